@@ -1,0 +1,1 @@
+"""People, their logins and their roles in tenant spaces."""

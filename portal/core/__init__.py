@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database, sessions, security, mail, i18n, templating."""

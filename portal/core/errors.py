@@ -1,0 +1,93 @@
+"""Error pages: a clear message in the user's language, never a stack trace.
+
+htmx requests get the same message as a fragment; ``/healthz`` and other JSON clients get JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from portal.core.context import RequestContext
+from portal.core.i18n import N_, _
+from portal.core.templating import page
+
+logger = logging.getLogger("portal")
+
+MESSAGES = {
+    400: (N_("The request could not be processed"), N_("Something in the request was not right. Go back and try again.")),
+    401: (N_("Please log in"), N_("You need to log in to see this page.")),
+    403: (N_("No access"), N_("You do not have access to this page. If you think you should, ask the person who invited you.")),
+    404: (N_("Page not found"), N_("This page does not exist, or it is not available to you. Check the address, or go back to the start page.")),
+    405: (N_("Not possible here"), N_("This action is not possible on this page.")),
+    413: (N_("Too large"), N_("What you sent is too large. Make it smaller and try again.")),
+    429: (N_("Too many attempts"), N_("You have tried too often in a short time. Wait a few minutes and try again.")),
+    500: (N_("Something went wrong"), N_("Something went wrong on our side. Nothing you entered before this moment is lost. Try again later.")),
+    503: (N_("Temporarily unavailable"), N_("The portal is temporarily unavailable. Try again in a few minutes.")),
+}
+CSRF_MESSAGE = N_("This form has expired or was opened in another window. Go back, reload the page and try again.")
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _context_ready(request: Request) -> bool:
+    return isinstance(request.scope.get("state", {}).get("context"), RequestContext)
+
+
+def error_page(request: Request, status_code: int, detail: str | None = None) -> Response:
+    title, message = MESSAGES.get(status_code, MESSAGES[400 if status_code < 500 else 500])
+    if detail:
+        message = detail
+    if _wants_json(request) or not _context_ready(request):
+        return Response(
+            {"status": status_code, "title": _(title), "detail": _(message)},
+            status_code=status_code,
+            media_type=MediaType.JSON,
+        )
+    response = page(
+        request, "errors/error.html", status_code=status_code, title=_(title), message=_(message)
+    )
+    if status_code == 429:
+        response.headers["Retry-After"] = "300"
+    return response
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, NotAuthorizedException) and request.method == "GET":
+        return _redirect_to_login(request)
+    if isinstance(exc, PermissionDeniedException) and "CSRF" in (exc.detail or ""):
+        return error_page(request, 403, CSRF_MESSAGE)
+    if isinstance(exc, ValidationException):
+        return error_page(request, 400)
+    return error_page(request, exc.status_code)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _redirect_to_login(request: Request) -> Response:
+    target = f"/login?next={quote(request.url.path)}"
+    if request.headers.get("hx-request") == "true":
+        return Response(content="", status_code=204, headers={"HX-Redirect": target})
+    return Redirect(path=target)
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: http_exception_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,83 @@
+"""Small, explicit form validation: every problem becomes a message for the user, in their language.
+
+Handlers read the submitted fields through a ``Form``; when ``form.errors`` is not empty they
+render the form again with the values kept (status 422) and store nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from portal.core.i18n import _
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Control characters other than tab and newlines have no place in text a person typed.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class Form:
+    def __init__(self, data: Mapping[str, str] | None = None) -> None:
+        self.values: dict[str, str] = {}
+        self.errors: dict[str, str] = {}
+        self._data = data or {}
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+    def add_error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def raw(self, name: str) -> str:
+        """The submitted text, without control characters; kept to show in the form again."""
+        value = self._data.get(name, "")
+        if not isinstance(value, str):
+            value = ""
+        value = CONTROL_CHARACTERS.sub("", value)
+        self.values[name] = value
+        return value
+
+    def text(
+        self,
+        name: str,
+        label: str,
+        *,
+        required: bool = True,
+        max_length: int = 200,
+        min_length: int = 0,
+        strip: bool = True,
+    ) -> str:
+        value = self.raw(name)
+        if strip:
+            value = value.strip()
+        if required and not value:
+            self.add_error(name, _("Fill in %(label)s.", label=label.lower()))
+        elif len(value) > max_length:
+            self.add_error(
+                name,
+                _(
+                    "%(label)s can be at most %(max)s characters; you entered %(count)s.",
+                    label=label,
+                    max=max_length,
+                    count=len(value),
+                ),
+            )
+        elif value and len(value) < min_length:
+            self.add_error(
+                name, _("%(label)s needs at least %(min)s characters.", label=label, min=min_length)
+            )
+        return value
+
+    def email(self, name: str, label: str, *, required: bool = True) -> str:
+        value = self.text(name, label, required=required, max_length=254).lower()
+        self.values[name] = value
+        if value and name not in self.errors and not EMAIL_PATTERN.match(value):
+            self.add_error(name, _("Enter an email address like name@example.nl."))
+        return value
+
+    def choice(self, name: str, label: str, choices: Iterable[str]) -> str:
+        value = self.raw(name).strip()
+        if value not in set(choices):
+            self.add_error(name, _("Choose %(label)s from the list.", label=label.lower()))
+        return value

@@ -1,0 +1,1 @@
+"""Policy cycles and their stages."""

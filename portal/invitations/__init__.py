@@ -1,0 +1,1 @@
+"""Invitations by email to a role in a tenant space."""

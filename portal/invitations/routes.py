@@ -1,0 +1,152 @@
+"""Inviting people into a tenant space and accepting an invitation."""
+
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
+
+from portal.accounts import service as accounts
+from portal.accounts.roles import POLICY_OFFICER, TENANT_ADMIN, roles_invitable_by
+from portal.core.context import flash
+from portal.core.forms import Form
+from portal.core.guards import requires_role
+from portal.core.i18n import _
+from portal.core.mail import MailService
+from portal.core.sessions import rotate_session
+from portal.core.settings import Settings
+from portal.core.templating import page
+from portal.core.tenancy import TenantScope
+from portal.core.web import read_form, request_context, see_other
+from portal.invitations import service
+from portal.invitations.tables import Invitation
+
+MANAGERS = requires_role(TENANT_ADMIN, POLICY_OFFICER)
+
+
+def _invitations_page(request: Request, invitations, form: Form, status_code: int = 200) -> Template:
+    context = request_context(request)
+    return page(
+        request,
+        "invitations/index.html",
+        status_code=status_code,
+        invitations=invitations,
+        state_of=service.state_of,
+        form=form,
+        roles=roles_invitable_by(context.roles),
+    )
+
+
+@get("/invitations", guards=[MANAGERS], name="invitations")
+async def invitations_index(request: Request, tenancy: TenantScope) -> Template:
+    return _invitations_page(request, await service.list_invitations(tenancy), Form())
+
+
+@post("/invitations", guards=[MANAGERS])
+async def invite(
+    request: Request, tenancy: TenantScope, mail: MailService, settings: Settings
+) -> Template | Redirect:
+    context = request_context(request)
+    form = await read_form(request)
+    email = form.email("email", _("Email address"))
+    role = form.choice("role", _("Role"), roles_invitable_by(context.roles))
+    if form.is_valid:
+        try:
+            invitation, token = await service.create_invitation(
+                tenancy,
+                inviter=context.user,
+                inviter_roles=context.roles,
+                email=email,
+                role=role,
+                days=settings.invitation_days,
+            )
+        except service.InvitationError as error:
+            form.add_error("email", str(error))
+    if not form.is_valid:
+        invitations = await service.list_invitations(tenancy)
+        return _invitations_page(request, invitations, form, status_code=422)
+    tenant = tenancy.tenant
+    await mail.send(
+        "invitation",
+        email,
+        tenant.locale,
+        tenant_name=tenant.name,
+        role=role,
+        inviter=context.display_name or context.user.name,
+        link=f"{settings.base_url}/t/{tenant.slug}/invitations/accept/{token}",
+        expires_at=invitation.expires_at,
+    )
+    flash(request.scope, _("The invitation has been sent to %(email)s.", email=email))
+    return see_other(f"/t/{tenant.slug}/invitations")
+
+
+@post("/invitations/{invitation_id:int}/revoke", guards=[MANAGERS])
+async def revoke(request: Request, tenancy: TenantScope, invitation_id: int) -> Redirect:
+    invitation = await tenancy.get(Invitation, invitation_id)
+    try:
+        await service.revoke_invitation(tenancy, invitation, request_context(request).user)
+        flash(request.scope, _("The invitation has been withdrawn."))
+    except service.InvitationError as error:
+        flash(request.scope, str(error))
+    return see_other(f"/t/{tenancy.tenant.slug}/invitations")
+
+
+async def _acceptance(request: Request, tenancy: TenantScope, token: str):
+    """The invitation and what the visitor can do with it: a page to show, or None to proceed."""
+    invitation = await service.find_by_token(tenancy, token)
+    refusal = service.refusal_for(invitation)
+    if refusal:
+        return invitation, page(request, "invitations/unusable.html", status_code=404, message=refusal)
+    user = request_context(request).user
+    if user and user.email != invitation.email:
+        return invitation, page(request, "invitations/wrong_account.html", status_code=403)
+    existing = user or await accounts.find_user_by_email(invitation.email)
+    if existing and not user:
+        return invitation, page(request, "invitations/login_first.html", invitation=invitation, token=token)
+    return invitation, None
+
+
+@get("/invitations/accept/{token:str}")
+async def acceptance_form(request: Request, tenancy: TenantScope, token: str) -> Template:
+    invitation, refusal_page = await _acceptance(request, tenancy, token)
+    if refusal_page:
+        return refusal_page
+    return page(request, "invitations/accept.html", invitation=invitation, token=token, form=Form())
+
+
+@post("/invitations/accept/{token:str}")
+async def accept(request: Request, tenancy: TenantScope, token: str) -> Template | Redirect:
+    invitation, refusal_page = await _acceptance(request, tenancy, token)
+    if refusal_page:
+        return refusal_page
+    user = request_context(request).user
+    form = await read_form(request)
+    display_name = form.text("display_name", _("Name shown to others"), max_length=120)
+    new_account = None
+    if user is None:
+        name = form.text("name", _("Your name"), max_length=120)
+        password = form.text("password", _("Password"), strip=False, max_length=500)
+        problem = accounts.password_problem(password, form.raw("password_confirmation"))
+        if problem and "password" not in form.errors:
+            form.add_error("password", problem)
+        form.values.pop("password", None)
+        form.values.pop("password_confirmation", None)
+        new_account = {"name": name, "password": password}
+    if form.is_valid:
+        try:
+            user = await service.accept_invitation(
+                tenancy, invitation, user=user, display_name=display_name, new_account=new_account
+            )
+        except service.InvitationError as error:
+            return page(request, "invitations/unusable.html", status_code=409, message=str(error))
+    if not form.is_valid:
+        return page(
+            request, "invitations/accept.html", status_code=422, invitation=invitation, token=token, form=form
+        )
+    # A new role, or a new login: either way the session gets a new id.
+    rotate_session(request.scope)
+    request.scope["session"]["user_id"] = user.id
+    flash(request.scope, _("Welcome! You have joined %(tenant)s.", tenant=tenancy.tenant.name))
+    return see_other(f"/t/{tenancy.tenant.slug}/")
+
+
+route_handlers = [invitations_index, invite, revoke, acceptance_form, accept]

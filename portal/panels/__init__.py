@@ -1,0 +1,1 @@
+"""Standing expert panels of parents, young people, or both."""

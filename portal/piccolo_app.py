@@ -1,0 +1,32 @@
+"""The one Piccolo app. Its migrations live in the top-level ``migrations/`` folder."""
+
+from piccolo.conf.apps import AppConfig
+
+from portal.accounts.tables import Membership, PasswordResetToken, User
+from portal.core.audit import AuditEntry
+from portal.core.mail import OutboxMessage
+from portal.core.settings import PROJECT_ROOT
+from portal.cycles.tables import StageTemplateStep
+from portal.invitations.tables import Invitation
+from portal.panels.tables import Panel
+from portal.tenants.tables import Tenant
+
+TABLES = [
+    Tenant,
+    User,
+    Membership,
+    PasswordResetToken,
+    Invitation,
+    Panel,
+    StageTemplateStep,
+    AuditEntry,
+    OutboxMessage,
+]
+
+APP_CONFIG = AppConfig(
+    app_name="portal",
+    migrations_folder_path=str(PROJECT_ROOT / "migrations"),
+    table_classes=TABLES,
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,101 @@
+"""Pages outside any tenant space."""
+
+from __future__ import annotations
+
+from litestar import MediaType, Request, Response, get, post
+from litestar.response import Redirect, Template
+
+from portal.accounts import service as accounts
+from portal.accounts.roles import TENANT_ADMIN
+from portal.core.context import flash
+from portal.core.forms import Form
+from portal.core.guards import requires_platform_operator
+from portal.core.health import health_report
+from portal.core.i18n import _
+from portal.core.mail import MailService, OutboxMailer, OutboxMessage
+from portal.core.settings import Settings
+from portal.core.templating import page
+from portal.core.tenancy import TenantScope
+from portal.core.web import read_form, request_context, see_other
+from portal.invitations import service as invitations
+from portal.tenants.tables import Tenant
+
+
+@get("/", name="home")
+async def home(request: Request) -> Template:
+    user = request_context(request).user
+    spaces = await accounts.tenant_memberships(user) if user else []
+    return page(request, "platform/home.html", spaces=spaces)
+
+
+@get("/accessibility")
+async def accessibility_statement(request: Request) -> Template:
+    return page(request, "platform/accessibility.html")
+
+
+@get("/healthz", media_type=MediaType.JSON, exclude_from_csrf=True)
+async def healthz(request: Request) -> Response:
+    report, healthy = await health_report(request.app.stores)
+    return Response(report, status_code=200 if healthy else 503, media_type=MediaType.JSON)
+
+
+async def _operator_page(request: Request, form: Form, status_code: int = 200) -> Template:
+    tenants = await Tenant.select(Tenant.id, Tenant.slug, Tenant.name, Tenant.kind).order_by(Tenant.name)
+    return page(request, "platform/operator.html", status_code=status_code, tenants=tenants, form=form)
+
+
+@get("/platform", guards=[requires_platform_operator])
+async def operator_home(request: Request) -> Template:
+    return await _operator_page(request, Form())
+
+
+@post("/platform/admin-invitations", guards=[requires_platform_operator])
+async def invite_tenant_admin(request: Request, mail: MailService, settings: Settings) -> Template | Redirect:
+    """The operator invites the first administrator of a tenant space."""
+    form = await read_form(request)
+    email = form.email("email", _("Email address"))
+    slug = form.raw("tenant")
+    tenant = await Tenant.objects().where(Tenant.slug == slug).first()
+    if tenant is None:
+        form.add_error("tenant", _("Choose a tenant space from the list."))
+    if form.is_valid:
+        try:
+            _invitation, token = await invitations.create_invitation(
+                TenantScope(tenant),
+                inviter=request_context(request).user,
+                inviter_roles={TENANT_ADMIN},
+                email=email,
+                role=TENANT_ADMIN,
+                days=settings.invitation_days,
+            )
+        except invitations.InvitationError as error:
+            form.add_error("email", str(error))
+    if not form.is_valid:
+        return await _operator_page(request, form, status_code=422)
+    await mail.send(
+        "invitation",
+        email,
+        tenant.locale,
+        tenant_name=tenant.name,
+        role=TENANT_ADMIN,
+        inviter=request_context(request).user.name,
+        link=f"{settings.base_url}/t/{tenant.slug}/invitations/accept/{token}",
+        expires_at=_invitation.expires_at,
+    )
+    flash(request.scope, _("The invitation has been sent to %(email)s.", email=email))
+    return see_other("/platform")
+
+
+@get("/platform/outbox", guards=[requires_platform_operator])
+async def outbox(request: Request, mail: MailService) -> Template:
+    """Development only: the emails the portal would have sent."""
+    enabled = isinstance(mail.mailer, OutboxMailer)
+    messages = (
+        await OutboxMessage.select().order_by(OutboxMessage.id, ascending=False).limit(100)
+        if enabled
+        else []
+    )
+    return page(request, "platform/outbox.html", messages=messages, enabled=enabled)
+
+
+route_handlers = [home, accessibility_statement, healthz, operator_home, invite_tenant_admin, outbox]

@@ -1,0 +1,1 @@
+"""Tenant spaces: one per municipality or youth-care region."""

@@ -1,0 +1,293 @@
+"""Load tenant definitions from TOML files: validated in full first, then applied idempotently.
+
+An invalid file changes nothing (not even the valid files beside it) and the error names the
+file, the field and the problem. Loading the same files again reports "unchanged".
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from portal.accounts.roles import PANEL_MEMBER, ROLES
+from portal.accounts.tables import Membership, User
+from portal.core import audit
+from portal.core.database import engine
+from portal.core.forms import EMAIL_PATTERN
+from portal.core.security import hash_password
+from portal.core.tenancy import TenantScope
+from portal.cycles.tables import PARTICIPATION_FORMS, StageTemplateStep
+from portal.panels.tables import PANEL_KINDS, Panel
+from portal.tenants.tables import Tenant
+from portal.tenants.theme import theme_of, theme_problems
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+KINDS = ("municipality", "region")
+LOCALES = ("nl", "en")
+STAFF_ROLES = tuple(role for role in ROLES if role != PANEL_MEMBER)
+
+
+class TenantFileError(Exception):
+    def __init__(self, path: Path, field_name: str, problem: str) -> None:
+        super().__init__(f"{path}: {field_name}: {problem}")
+
+
+@dataclass
+class Person:
+    email: str
+    name: str
+    role: str
+    display_name: str
+
+
+@dataclass
+class TenantDefinition:
+    path: Path
+    slug: str
+    name: str
+    kind: str
+    locale: str
+    theme: dict
+    stages: list[dict]
+    panels: list[dict]
+    staff: list[Person]
+    demo_members: list[Person] = field(default_factory=list)
+
+
+class _Reader:
+    """Reads one file's fields and raises a TenantFileError naming the first problem."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, field_name: str, problem: str) -> None:
+        raise TenantFileError(self.path, field_name, problem)
+
+    def text(self, data: dict, key: str, where: str, *, max_length: int = 200, default=None) -> str:
+        value = data.get(key, default)
+        if value is None:
+            self.fail(f"{where}{key}", "is required")
+        if not isinstance(value, str) or (not value.strip() and default is None):
+            self.fail(f"{where}{key}", f"must be non-empty text, got {value!r}")
+        if len(value) > max_length:
+            self.fail(f"{where}{key}", f"is longer than {max_length} characters")
+        return value.strip()
+
+    def one_of(self, data: dict, key: str, where: str, choices, default=None) -> str:
+        value = data.get(key, default)
+        if value not in choices:
+            self.fail(f"{where}{key}", f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def table_list(self, data: dict, key: str) -> list[dict]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            self.fail(key, f"must be a list of tables ([[{key}]])")
+        return value
+
+    def person(self, data: dict, where: str, roles) -> Person:
+        email = self.text(data, "email", where, max_length=254).lower()
+        if not EMAIL_PATTERN.match(email):
+            self.fail(f"{where}email", f"is not an email address: {email!r}")
+        name = self.text(data, "name", where, max_length=120)
+        return Person(
+            email=email,
+            name=name,
+            role=self.one_of(data, "role", where, roles),
+            display_name=self.text(data, "display_name", where, max_length=120, default=name),
+        )
+
+
+def parse_tenant_file(path: Path) -> TenantDefinition:
+    reader = _Reader(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise TenantFileError(path, "(file)", f"is not valid TOML: {error}") from error
+    known = {"slug", "name", "kind", "locale", "theme", "stages", "panels", "staff", "demo"}
+    for key in data:
+        if key not in known:
+            reader.fail(key, f"is not a known field (known: {', '.join(sorted(known))})")
+    slug = reader.text(data, "slug", "", max_length=63)
+    if not SLUG.match(slug):
+        reader.fail("slug", "may contain only lowercase letters, digits and hyphens")
+    theme = data.get("theme", {})
+    if not isinstance(theme, dict):
+        reader.fail("theme", "must be a table ([theme])")
+    for key, problem in theme_problems(theme).items():
+        reader.fail(f"theme.{key}", problem)
+    stages = [
+        {
+            "position": index,
+            "name": reader.text(stage, "name", f"stages[{index}].", max_length=120),
+            "name_en": reader.text(stage, "name_en", f"stages[{index}].", max_length=120, default=""),
+            "participation_form": reader.one_of(
+                stage, "participation_form", f"stages[{index}].", PARTICIPATION_FORMS, "raadplegen"
+            ),
+        }
+        for index, stage in enumerate(reader.table_list(data, "stages"))
+    ]
+    if not stages:
+        reader.fail("stages", "needs at least one stage for the policy-cycle template")
+    panels = [
+        {
+            "name": reader.text(panel, "name", f"panels[{index}].", max_length=120),
+            "kind": reader.one_of(panel, "kind", f"panels[{index}].", PANEL_KINDS),
+            "partner_organisation": reader.text(
+                panel, "partner_organisation", f"panels[{index}].", default=""
+            ),
+            "description": reader.text(
+                panel, "description", f"panels[{index}].", max_length=2000, default=""
+            ),
+        }
+        for index, panel in enumerate(reader.table_list(data, "panels"))
+    ]
+    _unique(reader, "panels", [panel["name"] for panel in panels])
+    staff = [
+        reader.person(person, f"staff[{index}].", STAFF_ROLES)
+        for index, person in enumerate(reader.table_list(data, "staff"))
+    ]
+    demo = data.get("demo", {})
+    demo_members = [
+        reader.person(person, f"demo.members[{index}].", ROLES)
+        for index, person in enumerate(reader.table_list(demo, "members"))
+    ]
+    return TenantDefinition(
+        path=path,
+        slug=slug,
+        name=reader.text(data, "name", ""),
+        kind=reader.one_of(data, "kind", "", KINDS),
+        locale=reader.one_of(data, "locale", "", LOCALES, "nl"),
+        theme=theme,
+        stages=stages,
+        panels=panels,
+        staff=staff,
+        demo_members=demo_members,
+    )
+
+
+def _unique(reader: _Reader, key: str, names: list[str]) -> None:
+    seen = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            reader.fail(f"{key}[{index}].name", f"{name!r} appears twice")
+        seen.add(name)
+
+
+def read_tenant_dir(directory: Path) -> list[TenantDefinition]:
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise TenantFileError(directory, "(directory)", "contains no .toml files")
+    definitions = [parse_tenant_file(path) for path in files]
+    slugs: dict[str, Path] = {}
+    for definition in definitions:
+        if definition.slug in slugs:
+            raise TenantFileError(
+                definition.path, "slug", f"{definition.slug!r} is also used by {slugs[definition.slug]}"
+            )
+        slugs[definition.slug] = definition.path
+    return definitions
+
+
+async def load_tenants(directory: Path, *, demo_password: str | None = None) -> list[str]:
+    """Apply every definition in ``directory``; return a report line per change.
+
+    With ``demo_password`` the staff and demo members get that password (demo data only).
+    """
+    definitions = read_tenant_dir(directory)
+    report: list[str] = []
+    async with engine().transaction():
+        for definition in definitions:
+            report.extend(await _apply(definition, demo_password))
+    return report
+
+
+async def _apply(definition: TenantDefinition, demo_password: str | None) -> list[str]:
+    report: list[str] = []
+    values = {
+        "name": definition.name,
+        "kind": definition.kind,
+        "locale": definition.locale,
+        "theme": definition.theme,
+    }
+    tenant = await Tenant.objects().where(Tenant.slug == definition.slug).first()
+    if tenant is None:
+        tenant = Tenant(slug=definition.slug, **values)
+        await tenant.save()
+        report.append(f"{definition.slug}: created tenant {definition.name!r}")
+        await _audit(tenant, "tenant.created", after=values)
+    else:
+        before = {key: getattr(tenant, key) for key in values}
+        before["theme"] = theme_of(tenant)
+        if before != values:
+            await Tenant.update(values).where(Tenant.id == tenant.id)
+            report.append(f"{definition.slug}: updated name, kind, locale or theme")
+            await _audit(tenant, "tenant.updated", before=before, after=values)
+    scope = TenantScope(tenant)
+    report.extend(await _apply_stages(scope, definition))
+    report.extend(await _apply_panels(scope, definition))
+    people = definition.staff + (definition.demo_members if demo_password else [])
+    for person in people:
+        report.extend(await _apply_person(scope, person, demo_password))
+    return report or [f"{definition.slug}: unchanged"]
+
+
+async def _apply_stages(scope: TenantScope, definition: TenantDefinition) -> list[str]:
+    fields = (StageTemplateStep.position, StageTemplateStep.name, StageTemplateStep.name_en,
+              StageTemplateStep.participation_form)
+    current = await scope.select(StageTemplateStep, *fields).order_by(StageTemplateStep.position)
+    if current == definition.stages:
+        return []
+    await scope.delete(StageTemplateStep)
+    for stage in definition.stages:
+        await scope.new(StageTemplateStep, **stage).save()
+    await _audit(scope.tenant, "stage_template.replaced", before={"stages": current},
+                 after={"stages": definition.stages})
+    return [f"{definition.slug}: stage template set to {len(definition.stages)} stages"]
+
+
+async def _apply_panels(scope: TenantScope, definition: TenantDefinition) -> list[str]:
+    report = []
+    existing = {panel.name: panel for panel in await scope.objects(Panel)}
+    for values in definition.panels:
+        panel = existing.get(values["name"])
+        if panel is None:
+            await scope.new(Panel, **values).save()
+            report.append(f"{definition.slug}: created panel {values['name']!r}")
+        elif any(getattr(panel, key) != value for key, value in values.items()):
+            await scope.update(Panel, values).where(Panel.id == panel.id)
+            report.append(f"{definition.slug}: updated panel {values['name']!r}")
+    return report
+
+
+async def _apply_person(scope: TenantScope, person: Person, demo_password: str | None) -> list[str]:
+    report = []
+    slug = scope.tenant.slug
+    user = await User.objects().where(User.email == person.email).first()
+    if user is None:
+        user = User(
+            email=person.email,
+            name=person.name,
+            password_hash=hash_password(demo_password) if demo_password else None,
+        )
+        await user.save()
+        report.append(f"{slug}: created account {person.email}")
+    elif demo_password and user.password_hash is None:
+        await User.update({User.password_hash: hash_password(demo_password)}).where(User.id == user.id)
+    has_role = await scope.exists(Membership).where(
+        (Membership.user == user.id) & (Membership.role == person.role)
+    )
+    if not has_role:
+        await scope.new(Membership, user=user.id, role=person.role, display_name=person.display_name).save()
+        report.append(f"{slug}: gave {person.email} the role {person.role}")
+        await _audit(scope.tenant, "membership.created", after={"user_id": user.id, "role": person.role})
+    return report
+
+
+async def _audit(tenant: Tenant, action: str, *, before=None, after=None) -> None:
+    await audit.record(
+        action, object_type="tenant", object_id=tenant.id, actor_id=None, tenant_id=tenant.id,
+        before=before, after=after,
+    )

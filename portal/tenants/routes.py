@@ -1,0 +1,55 @@
+"""A tenant space: start page, people, and the space's set-up."""
+
+from __future__ import annotations
+
+from litestar import Request, Router, get, post
+from litestar.di import Provide
+from litestar.response import Redirect, Template
+
+from portal.accounts.roles import POLICY_OFFICER, TENANT_ADMIN
+from portal.accounts.tables import Membership
+from portal.core.context import flash
+from portal.core.guards import requires_member, requires_role
+from portal.core.i18n import _
+from portal.core.templating import page
+from portal.core.tenancy import TenantScope
+from portal.core.web import request_context, see_other
+from portal.invitations.routes import route_handlers as invitation_handlers
+from portal.tenants import service
+
+
+@get("/", guards=[requires_member], name="tenant_home")
+async def tenant_home(request: Request, tenancy: TenantScope) -> Template:
+    return page(request, "tenants/home.html", tenant=tenancy.tenant)
+
+
+@get("/members", guards=[requires_role(TENANT_ADMIN, POLICY_OFFICER)])
+async def members(request: Request, tenancy: TenantScope) -> Template:
+    return page(request, "tenants/members.html", members=await service.list_members(tenancy))
+
+
+@post("/members/{membership_id:int}/remove", guards=[requires_role(TENANT_ADMIN)])
+async def remove_member(request: Request, tenancy: TenantScope, membership_id: int) -> Redirect:
+    membership = await tenancy.get(Membership, membership_id)
+    try:
+        await service.remove_membership(tenancy, membership, request_context(request).user)
+        flash(request.scope, _("The role has been removed."))
+    except service.MembershipError as error:
+        flash(request.scope, str(error))
+    return see_other(f"/t/{tenancy.tenant.slug}/members")
+
+
+@get("/space", guards=[requires_role(TENANT_ADMIN)])
+async def space(request: Request, tenancy: TenantScope) -> Template:
+    return page(request, "tenants/space.html", **await service.space_overview(tenancy))
+
+
+def provide_tenancy(request: Request) -> TenantScope:
+    return request_context(request).scope
+
+
+router = Router(
+    path="/t/{tenant_slug:str}",
+    route_handlers=[tenant_home, members, remove_member, space, *invitation_handlers],
+    dependencies={"tenancy": Provide(provide_tenancy, sync_to_thread=False)},
+)

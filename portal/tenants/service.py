@@ -1,0 +1,55 @@
+"""The people in a tenant space and what the start page shows them."""
+
+from __future__ import annotations
+
+from portal.accounts.roles import TENANT_ADMIN
+from portal.accounts.tables import Membership, User
+from portal.core import audit
+from portal.core.database import engine
+from portal.core.i18n import _
+from portal.core.tenancy import TenantScope
+from portal.cycles.tables import StageTemplateStep
+from portal.panels.tables import Panel
+
+
+class MembershipError(Exception):
+    """A rule was broken; the message is for the user."""
+
+
+async def list_members(scope: TenantScope) -> list[dict]:
+    return await scope.select(
+        Membership,
+        Membership.id,
+        Membership.role,
+        Membership.display_name,
+        Membership.created_at,
+        Membership.user.email,
+    ).order_by(Membership.display_name).order_by(Membership.role)
+
+
+async def remove_membership(scope: TenantScope, membership: Membership, actor: User) -> None:
+    if membership.role == TENANT_ADMIN:
+        admins = await scope.count(Membership).where(Membership.role == TENANT_ADMIN)
+        if admins <= 1:
+            raise MembershipError(
+                _("This is the last tenant administrator. Invite another one before removing this role.")
+            )
+    async with engine().transaction():
+        await scope.delete(Membership).where(Membership.id == membership.id)
+        await audit.record(
+            "membership.removed",
+            object_type="membership",
+            object_id=membership.id,
+            actor_id=actor.id,
+            tenant_id=scope.tenant_id,
+            before={"user_id": membership.user, "role": membership.role},
+        )
+
+
+async def space_overview(scope: TenantScope) -> dict:
+    """What the tenant administrator sees of the space's set-up."""
+    return {
+        "stages": await scope.select(StageTemplateStep).order_by(StageTemplateStep.position),
+        "panels": await scope.select(Panel).order_by(Panel.name),
+        "member_count": await scope.count(Membership),
+    }
