@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar import Request, Router, get, post
 from litestar.response import Redirect, Response, Template
 
@@ -20,14 +22,14 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 @get("/login", name="login")
-async def login_form(request: Request, next: str | None = None) -> Template | Redirect:
+async def login_form(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
     if request_context(request).user:
         return Redirect(path=safe_next(next))
     return page(request, "accounts/login.html", form=Form(), next=safe_next(next, ""))
 
 
 @post("/login")
-async def login(request: Request, login_limiter: LoginRateLimiter) -> Template | Redirect | Response:
+async def login(request: Request, login_limiter: NamedDependency[LoginRateLimiter]) -> Template | Redirect | Response:
     form = await read_form(request)
     email = form.email("email", _("Email address"))
     password = form.text("password", _("Password"), strip=False, max_length=500)
@@ -74,7 +76,7 @@ async def forgot_password_form(request: Request) -> Template:
 
 @post("/password/forgot")
 async def forgot_password(
-    request: Request, mail: MailService, settings: Settings, login_limiter: LoginRateLimiter
+    request: Request, mail: NamedDependency[MailService], settings: NamedDependency[Settings], login_limiter: NamedDependency[LoginRateLimiter]
 ) -> Template | Response:
     form = await read_form(request)
     email = form.email("email", _("Email address"))
@@ -101,14 +103,14 @@ async def forgot_password(
 
 
 @get("/password/reset/{token:str}")
-async def reset_password_form(request: Request, token: str) -> Template:
+async def reset_password_form(request: Request, token: FromPath[str]) -> Template:
     if await service.usable_reset_token(token) is None:
         return page(request, "accounts/reset_invalid.html", status_code=404)
     return page(request, "accounts/reset_password.html", form=Form(), token=token)
 
 
 @post("/password/reset/{token:str}")
-async def reset_password(request: Request, token: str) -> Template | Redirect:
+async def reset_password(request: Request, token: FromPath[str]) -> Template | Redirect:
     reset = await service.usable_reset_token(token)
     if reset is None:
         return page(request, "accounts/reset_invalid.html", status_code=404)

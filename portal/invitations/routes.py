@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
@@ -37,13 +39,13 @@ def _invitations_page(request: Request, invitations, form: Form, status_code: in
 
 
 @get("/invitations", guards=[MANAGERS], name="invitations")
-async def invitations_index(request: Request, tenancy: TenantScope) -> Template:
+async def invitations_index(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
     return _invitations_page(request, await service.list_invitations(tenancy), Form())
 
 
 @post("/invitations", guards=[MANAGERS])
 async def invite(
-    request: Request, tenancy: TenantScope, mail: MailService, settings: Settings
+    request: Request, tenancy: NamedDependency[TenantScope], mail: NamedDependency[MailService], settings: NamedDependency[Settings]
 ) -> Template | Redirect:
     context = request_context(request)
     form = await read_form(request)
@@ -80,7 +82,7 @@ async def invite(
 
 
 @post("/invitations/{invitation_id:int}/revoke", guards=[MANAGERS])
-async def revoke(request: Request, tenancy: TenantScope, invitation_id: int) -> Redirect:
+async def revoke(request: Request, tenancy: NamedDependency[TenantScope], invitation_id: FromPath[int]) -> Redirect:
     invitation = await tenancy.get(Invitation, invitation_id)
     try:
         await service.revoke_invitation(tenancy, invitation, request_context(request).user)
@@ -90,7 +92,7 @@ async def revoke(request: Request, tenancy: TenantScope, invitation_id: int) -> 
     return see_other(f"/t/{tenancy.tenant.slug}/invitations")
 
 
-async def _acceptance(request: Request, tenancy: TenantScope, token: str):
+async def _acceptance(request: Request, tenancy: NamedDependency[TenantScope], token: FromPath[str]):
     """The invitation and what the visitor can do with it: a page to show, or None to proceed."""
     invitation = await service.find_by_token(tenancy, token)
     refusal = service.refusal_for(invitation)
@@ -106,7 +108,7 @@ async def _acceptance(request: Request, tenancy: TenantScope, token: str):
 
 
 @get("/invitations/accept/{token:str}")
-async def acceptance_form(request: Request, tenancy: TenantScope, token: str) -> Template:
+async def acceptance_form(request: Request, tenancy: NamedDependency[TenantScope], token: FromPath[str]) -> Template:
     invitation, refusal_page = await _acceptance(request, tenancy, token)
     if refusal_page:
         return refusal_page
@@ -114,7 +116,7 @@ async def acceptance_form(request: Request, tenancy: TenantScope, token: str) ->
 
 
 @post("/invitations/accept/{token:str}")
-async def accept(request: Request, tenancy: TenantScope, token: str) -> Template | Redirect:
+async def accept(request: Request, tenancy: NamedDependency[TenantScope], token: FromPath[str]) -> Template | Redirect:
     invitation, refusal_page = await _acceptance(request, tenancy, token)
     if refusal_page:
         return refusal_page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar.di import NamedDependency
 from litestar import MediaType, Request, Response, get, post
 from litestar.response import Redirect, Template
 
@@ -50,7 +51,7 @@ async def operator_home(request: Request) -> Template:
 
 
 @post("/platform/admin-invitations", guards=[requires_platform_operator])
-async def invite_tenant_admin(request: Request, mail: MailService, settings: Settings) -> Template | Redirect:
+async def invite_tenant_admin(request: Request, mail: NamedDependency[MailService], settings: NamedDependency[Settings]) -> Template | Redirect:
     """The operator invites the first administrator of a tenant space."""
     form = await read_form(request)
     email = form.email("email", _("Email address"))
@@ -87,7 +88,7 @@ async def invite_tenant_admin(request: Request, mail: MailService, settings: Set
 
 
 @get("/platform/outbox", guards=[requires_platform_operator])
-async def outbox(request: Request, mail: MailService) -> Template:
+async def outbox(request: Request, mail: NamedDependency[MailService]) -> Template:
     """Development only: the emails the portal would have sent."""
     enabled = isinstance(mail.mailer, OutboxMailer)
     messages = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar import Request, Router, get, post
 from litestar.di import Provide
 from litestar.response import Redirect, Template
@@ -19,17 +21,17 @@ from portal.tenants import service
 
 
 @get("/", guards=[requires_member], name="tenant_home")
-async def tenant_home(request: Request, tenancy: TenantScope) -> Template:
+async def tenant_home(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
     return page(request, "tenants/home.html", tenant=tenancy.tenant)
 
 
 @get("/members", guards=[requires_role(TENANT_ADMIN, POLICY_OFFICER)])
-async def members(request: Request, tenancy: TenantScope) -> Template:
+async def members(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
     return page(request, "tenants/members.html", members=await service.list_members(tenancy))
 
 
 @post("/members/{membership_id:int}/remove", guards=[requires_role(TENANT_ADMIN)])
-async def remove_member(request: Request, tenancy: TenantScope, membership_id: int) -> Redirect:
+async def remove_member(request: Request, tenancy: NamedDependency[TenantScope], membership_id: FromPath[int]) -> Redirect:
     membership = await tenancy.get(Membership, membership_id)
     try:
         await service.remove_membership(tenancy, membership, request_context(request).user)
@@ -40,7 +42,7 @@ async def remove_member(request: Request, tenancy: TenantScope, membership_id: i
 
 
 @get("/space", guards=[requires_role(TENANT_ADMIN)])
-async def space(request: Request, tenancy: TenantScope) -> Template:
+async def space(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
     return page(request, "tenants/space.html", **await service.space_overview(tenancy))
 
 
