@@ -97,7 +97,9 @@ async def _acceptance(request: Request, tenancy: NamedDependency[TenantScope], t
     invitation = await service.find_by_token(tenancy, token)
     refusal = service.refusal_for(invitation)
     if refusal:
-        return invitation, page(request, "invitations/unusable.html", status_code=404, message=refusal)
+        # Unknown token: 404. Known but used, withdrawn or expired: 410 Gone.
+        status_code = 404 if invitation is None else 410
+        return invitation, page(request, "invitations/unusable.html", status_code=status_code, message=refusal)
     user = request_context(request).user
     if user and user.email != invitation.email:
         return invitation, page(request, "invitations/wrong_account.html", status_code=403)

@@ -1,0 +1,111 @@
+"""Tenant isolation, tried on every tenant route from the application's own route table.
+
+A user who holds every role in tenant A requests each route of tenant A with the ids (and tokens)
+of tenant B's objects, and must get 404. New routes are covered without anyone adding them
+here; a route with an id parameter this test does not know fails until it is mapped below.
+"""
+
+from __future__ import annotations
+
+import re
+
+from litestar.routes import HTTPRoute
+
+from portal.accounts.roles import ROLES
+from portal.accounts.tables import Membership
+from portal.core.tenancy import TenantScope
+from portal.invitations import service as invitations
+from portal.invitations.tables import Invitation
+from tests.support import login, make_tenant, make_user, post_form
+
+TENANT_PREFIX = "/t/{tenant_slug:str}"
+PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
+
+# Path parameter -> the tenant-owned table its id refers to.
+ID_TABLES = {
+    "invitation_id": Invitation,
+    "membership_id": Membership,
+}
+
+
+def tenant_routes(app) -> list[tuple[str, str]]:
+    routes = []
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path_format.startswith("/t/{tenant_slug}"):
+            for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+                routes.append((method, route.path))
+    return routes
+
+
+async def _tenant_with_objects(slug: str):
+    tenant = await make_tenant(slug)
+    admin = await make_user(f"admin@{slug}.example", tenant=tenant, roles=ROLES)
+    scope = TenantScope(tenant)
+    _, token = await invitations.create_invitation(
+        scope, inviter=admin, inviter_roles=set(ROLES), email=f"guest@{slug}.example",
+        role="panel_member", days=14,
+    )
+    ids = {
+        "invitation_id": (await scope.objects(Invitation).first()).id,
+        "membership_id": (await scope.objects(Membership).first()).id,
+    }
+    return tenant, ids, token
+
+
+def fill(path: str, slug: str, ids: dict, token: str) -> str:
+    def value(match: re.Match) -> str:
+        name, kind = match.groups()
+        if name == "tenant_slug":
+            return slug
+        if kind == "int":
+            assert name in ID_TABLES, f"map the path parameter {name!r} to its table in ID_TABLES"
+            return str(ids[name])
+        assert name == "token", f"unknown string path parameter {name!r} in {path}"
+        return token
+
+    return PARAMETER.sub(value, path)
+
+
+async def request(client, method: str, path: str):
+    if method == "GET":
+        return await client.get(path)
+    return await post_form(client, path, {"email": "x@example.nl", "role": "panel_member"})
+
+
+async def test_every_tenant_route_refuses_another_tenants_ids(app, client):
+    alpha, alpha_ids, alpha_token = await _tenant_with_objects("alpha")
+    _beta, beta_ids, beta_token = await _tenant_with_objects("beta")
+    await login(client, "admin@alpha.example")
+    routes = tenant_routes(app)
+    assert len(routes) >= 8
+    checked = 0
+    for method, path in routes:
+        if "{" not in path.removeprefix(TENANT_PREFIX):
+            continue  # no object ids in this route: nothing of another tenant to name
+        url = fill(path, "alpha", beta_ids, beta_token)
+        response = await request(client, method, url)
+        assert response.status_code == 404, f"{method} {url} gave {response.status_code}"
+        checked += 1
+    assert checked >= 4
+
+
+async def test_the_same_routes_work_with_own_ids(app, client):
+    """The refusal above is about the tenant, not a broken route: own ids are found."""
+    _alpha, alpha_ids, alpha_token = await _tenant_with_objects("alpha")
+    await login(client, "admin@alpha.example")
+    for method, path in tenant_routes(app):
+        url = fill(path, "alpha", alpha_ids, alpha_token)
+        response = await request(client, method, url)
+        assert response.status_code != 404, f"{method} {url} gave 404 with its own ids"
+
+
+async def test_members_of_one_tenant_get_no_pages_of_another(app, client):
+    await _tenant_with_objects("alpha")
+    _beta, beta_ids, beta_token = await _tenant_with_objects("beta")
+    await login(client, "admin@alpha.example")
+    for method, path in tenant_routes(app):
+        if path.endswith("/invitations/accept/{token:str}"):
+            continue  # public: the invitation token itself is the credential
+        url = fill(path, "beta", beta_ids, beta_token)
+        response = await request(client, method, url)
+        assert response.status_code in (403, 404), f"{method} {url} gave {response.status_code}"
