@@ -21,10 +21,14 @@ PASSWORD = "correct-horse-battery"
 _PASSWORD_HASH = hash_password(PASSWORD)
 
 
-def run_sync(coroutine):
-    """Run a coroutine to completion from sync code, on a loop of its own (safe beside Playwright)."""
+def run_sync(awaitable):
+    """Await a coroutine or query from sync code, on a loop of its own (safe beside Playwright)."""
+
+    async def wait():
+        return await awaitable
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        return pool.submit(asyncio.run, wait()).result()
 
 
 async def make_tenant(slug: str = "alpha", name: str | None = None, locale: str = "nl") -> Tenant:

@@ -120,6 +120,7 @@ async def reset_password(request: Request, token: FromPath[str]) -> Template | R
     if problem and "password" not in form.errors:
         form.add_error("password", problem)
     form.values.pop("password", None)
+    form.values.pop("password_confirmation", None)
     if not form.is_valid:
         return page(request, "accounts/reset_password.html", status_code=422, form=form, token=token)
     await service.reset_password(reset, password)

@@ -19,7 +19,8 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from portal.core.context import RequestContext
-from portal.core.i18n import N_, _
+from portal.core.i18n import LANGUAGE_COOKIE, N_, _, choose_locale, current_locale
+from portal.core.sessions import cookie_value
 from portal.core.templating import page
 
 logger = logging.getLogger("portal")
@@ -43,20 +44,27 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _context_ready(request: Request) -> bool:
-    return isinstance(request.scope.get("state", {}).get("context"), RequestContext)
+def _ensure_context(request: Request) -> None:
+    """Errors raised before the request-context middleware ran (an unknown address, a method
+    the router does not know) still get the HTML page: as for an anonymous visitor, in the
+    language of the language cookie."""
+    state = request.scope.setdefault("state", {})
+    if not isinstance(state.get("context"), RequestContext):
+        state["context"] = RequestContext()
+        current_locale.set(choose_locale(cookie_value(request.scope, LANGUAGE_COOKIE), None))
 
 
 def error_page(request: Request, status_code: int, detail: str | None = None) -> Response:
     title, message = MESSAGES.get(status_code, MESSAGES[400 if status_code < 500 else 500])
     if detail:
         message = detail
-    if _wants_json(request) or not _context_ready(request):
+    if _wants_json(request):
         return Response(
             {"status": status_code, "title": _(title), "detail": _(message)},
             status_code=status_code,
             media_type=MediaType.JSON,
         )
+    _ensure_context(request)
     response = page(
         request, "errors/error.html", status_code=status_code, title=_(title), message=_(message)
     )

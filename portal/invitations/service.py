@@ -130,6 +130,14 @@ async def accept_invitation(
     if refusal_for(invitation):
         raise InvitationError(refusal_for(invitation))
     async with engine().transaction():
+        # Claim first: a second click must be refused before it tries to create the account again.
+        claimed = await scope.update(Invitation, {Invitation.accepted_at: now()}).where(
+            (Invitation.id == invitation.id)
+            & Invitation.accepted_at.is_null()
+            & Invitation.revoked_at.is_null()
+        ).returning(Invitation.id)
+        if not claimed:
+            raise InvitationError(_("This invitation has already been used. You can log in."))
         if user is None:
             user = User(
                 email=invitation.email,
@@ -137,15 +145,9 @@ async def accept_invitation(
                 password_hash=hash_password(new_account["password"]),
             )
             await user.save()
-        claimed = await scope.update(
-            Invitation, {Invitation.accepted_at: now(), Invitation.accepted_by: user.id}
-        ).where(
-            (Invitation.id == invitation.id)
-            & Invitation.accepted_at.is_null()
-            & Invitation.revoked_at.is_null()
-        ).returning(Invitation.id)
-        if not claimed:
-            raise InvitationError(_("This invitation has already been used. You can log in."))
+        await scope.update(Invitation, {Invitation.accepted_by: user.id}).where(
+            Invitation.id == invitation.id
+        )
         has_role = await scope.exists(Membership).where(
             (Membership.user == user.id) & (Membership.role == invitation.role)
         )

@@ -1,0 +1,113 @@
+"""Browser tests: Playwright drives Debian's Chromium against the live server with demo data.
+
+axe-core (vendored in tests/vendor) runs automatically on every page load of every test, and
+a test fails when any page it visited has a WCAG 2.1 A/AA violation.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from portal.cli import DEMO_OPERATOR, DEMO_PASSWORD, _create_operator
+from portal.core.settings import PROJECT_ROOT
+from portal.tenants.loader import load_tenants
+from tests.support import run_sync
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE_SOURCE = (Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js").read_text()
+AXE_ON_LOAD = """
+window.addEventListener('load', () => {
+  if (!location.protocol.startsWith('http')) return;
+  axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+    .then(result => window.__portalAxeReport(location.pathname + location.search,
+      result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))));
+});
+"""
+
+
+@pytest.fixture(scope="package")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def demo_server(live_server):
+    """The live server with the example tenants and the demo accounts of the README."""
+
+    async def load() -> None:
+        await load_tenants(PROJECT_ROOT / "tenants", demo_password=DEMO_PASSWORD)
+        await _create_operator(*DEMO_OPERATOR, DEMO_PASSWORD)
+
+    run_sync(load())
+    return live_server
+
+
+class AxeReports:
+    def __init__(self) -> None:
+        self.loads: list[str] = []
+        self.reports: list[tuple[str, list]] = []
+
+    def wait(self, page, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.reports) < len(self.loads) and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+
+    def violations(self) -> list:
+        return [(path, found) for path, found in self.reports if found]
+
+
+@pytest.fixture
+def new_page(browser, demo_server):
+    """Open pages in fresh browser contexts (one per person); axe checks each at teardown."""
+    opened = []
+
+    def open_page(locale: str = "nl-NL"):
+        context = browser.new_context(base_url=demo_server.url, locale=locale)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        reports = AxeReports()
+        page.add_init_script(AXE_SOURCE + AXE_ON_LOAD)
+        page.expose_function("__portalAxeReport", lambda path, found: reports.reports.append((path, found)))
+        page.on("load", lambda loaded: reports.loads.append(loaded.url))
+        opened.append((context, page, reports))
+        return page
+
+    yield open_page
+    problems = []
+    for context, page, reports in opened:
+        reports.wait(page)
+        problems.extend(reports.violations())
+        assert reports.reports, "axe ran on no page"
+        context.close()
+    assert problems == [], f"axe found WCAG 2.1 AA violations: {problems}"
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+def log_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/login")
+    page.get_by_label("E-mailadres").fill(email)
+    page.get_by_label("Wachtwoord").fill(password)
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_load_state()
