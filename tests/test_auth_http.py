@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from litestar.testing import AsyncTestClient
+import httpx
 from markupsafe import escape
 
 from portal.accounts.tables import PasswordResetToken, User
@@ -23,12 +23,28 @@ def nl(message: str, **variables) -> str:
     return str(escape(text % variables if variables else text))
 
 
-def fresh_client(app, **cookies) -> AsyncTestClient:
-    """A second browser; ``cookies`` are sent as if the server had set them."""
-    client = AsyncTestClient(app=app, base_url="http://testserver.local")
-    for name, value in cookies.items():
-        client.cookies.set(name, value, domain="testserver.local")
-    return client
+class Browser:
+    """Another browser: the test client with a cookie jar of its own (``cookies`` as if the
+    server had set them). One client, so one event loop, which the Redis stores need."""
+
+    def __init__(self, client, **cookies) -> None:
+        self._client = client
+        self.cookies = httpx.Cookies()
+        for name, value in cookies.items():
+            self.cookies.set(name, value, domain="testserver.local")
+
+    async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
+        own, self._client.cookies = self._client.cookies, self.cookies
+        try:
+            return await self._client.request(method, url, **kwargs)
+        finally:
+            self.cookies, self._client.cookies = self._client.cookies, own
+
+    async def get(self, url: str, **kwargs) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)
 
 
 async def anna():
@@ -42,9 +58,9 @@ async def try_login(client, email: str, password: str, **extra):
     )
 
 
-async def can_open_tenant_page(app, session_id: str) -> bool:
-    async with fresh_client(app, **{COOKIE_NAME: session_id}) as other:
-        response = await other.get("/t/alpha/", follow_redirects=False)
+async def can_open_tenant_page(client, session_id: str) -> bool:
+    """Whether another browser that presents ``session_id`` is logged in with it."""
+    response = await Browser(client, **{COOKIE_NAME: session_id}).get("/t/alpha/", follow_redirects=False)
     if response.status_code == 200:
         return True
     assert response.status_code in (302, 303), response.status_code
@@ -89,37 +105,36 @@ async def test_unknown_email_gets_the_same_message(client):
 # --- sessions ---------------------------------------------------------------------------------
 
 
-async def test_made_up_session_id_is_replaced_at_login(app):
+async def test_made_up_session_id_is_replaced_at_login(client):
     await anna()
-    async with fresh_client(app, **{COOKIE_NAME: "chosen-by-the-attacker"}) as client:
-        response = await try_login(client, EMAIL, PASSWORD)
-        assert response.status_code == 303
-        session_id = client.cookies[COOKIE_NAME]
+    victim = Browser(client, **{COOKIE_NAME: "chosen-by-the-attacker"})
+    response = await try_login(victim, EMAIL, PASSWORD)
+    assert response.status_code == 303
+    session_id = victim.cookies[COOKIE_NAME]
     assert session_id != "chosen-by-the-attacker"
-    assert await can_open_tenant_page(app, session_id)
-    assert not await can_open_tenant_page(app, "chosen-by-the-attacker")
+    assert await can_open_tenant_page(client, session_id)
+    assert not await can_open_tenant_page(client, "chosen-by-the-attacker")
 
 
-async def test_session_id_changes_at_login_and_logout(app, client):
+async def test_session_id_changes_at_login_and_logout(client):
     await anna()
     await login(client, EMAIL)
     first = client.cookies[COOKIE_NAME]
     await login(client, EMAIL)  # logging in again, e.g. in another tab
     second = client.cookies[COOKIE_NAME]
     assert second != first
-    assert not await can_open_tenant_page(app, first)
-    assert await can_open_tenant_page(app, second)
+    assert not await can_open_tenant_page(client, first)
+    assert await can_open_tenant_page(client, second)
 
     response = await post_form(client, "/logout", follow_redirects=False)
     assert response.status_code == 303
     assert client.cookies.get(COOKIE_NAME) != second
-    assert not await can_open_tenant_page(app, second)
+    assert not await can_open_tenant_page(client, second)
     assert (await client.get("/t/alpha/", follow_redirects=False)).status_code in (302, 303)
 
 
-async def test_unknown_session_id_is_treated_as_anonymous(app):
-    async with fresh_client(app, **{COOKIE_NAME: "no-such-session"}) as client:
-        response = await client.get("/")
+async def test_unknown_session_id_is_treated_as_anonymous(client):
+    response = await Browser(client, **{COOKIE_NAME: "no-such-session"}).get("/")
     assert response.status_code == 200
     assert 'href="/login"' in response.text
     assert 'action="/logout"' not in response.text
@@ -233,7 +248,7 @@ async def test_reset_password_rejects_bad_passwords(client):
     assert 'href="#field-password"' in short.text
 
 
-async def test_reset_password_logs_in_and_replaces_the_old_password(app, client):
+async def test_reset_password_logs_in_and_replaces_the_old_password(client):
     await anna()
     link = await ask_reset_link(client)
     response = await post_form(
@@ -242,9 +257,9 @@ async def test_reset_password_logs_in_and_replaces_the_old_password(app, client)
     assert response.status_code == 303
     assert (await client.get("/t/alpha/")).status_code == 200
 
-    async with fresh_client(app) as other:
-        assert (await try_login(other, EMAIL, PASSWORD)).status_code == 400
-        assert (await try_login(other, EMAIL, NEW_PASSWORD)).status_code == 303
+    other = Browser(client)
+    assert (await try_login(other, EMAIL, PASSWORD)).status_code == 400
+    assert (await try_login(other, EMAIL, NEW_PASSWORD)).status_code == 303
 
     again = await client.get(link)
     assert again.status_code == 404
@@ -269,7 +284,7 @@ async def test_expired_reset_link_is_refused(client):
 # --- open redirect ----------------------------------------------------------------------------
 
 
-async def test_login_never_redirects_to_another_site(app):
+async def test_login_never_redirects_to_another_site(client):
     await anna()
     for target, expected in [
         ("//evil.example/x", "/"),
@@ -277,8 +292,7 @@ async def test_login_never_redirects_to_another_site(app):
         ("/\\evil.example", "/"),
         ("/t/alpha/", "/t/alpha/"),
     ]:
-        async with fresh_client(app) as client:
-            response = await try_login(client, EMAIL, PASSWORD, next=target)
+        response = await try_login(Browser(client), EMAIL, PASSWORD, next=target)
         assert response.status_code == 303
         assert response.headers["location"] == expected, target
 

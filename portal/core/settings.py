@@ -25,8 +25,10 @@ def _development_secret(var_dir: Path) -> str:
     """Generate the secret once and keep it, so sessions survive a restart in development."""
     secret_file = var_dir / "secret_key"
     if not secret_file.exists():
-        secret_file.write_text(secrets.token_urlsafe(48))
-        secret_file.chmod(0o600)
+        # Created readable by the owner only, from the first byte.
+        descriptor = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
     return secret_file.read_text().strip()
 
 

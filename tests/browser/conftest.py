@@ -73,6 +73,14 @@ class AxeReports:
     def violations(self) -> list:
         return [(path, found) for path, found in self.reports if found]
 
+    def unchecked(self) -> list[str]:
+        return self.loads[len(self.reports):]
+
+
+def settle(page) -> None:
+    """Wait until axe has reported on every page loaded so far."""
+    page.portal_axe.wait(page)
+
 
 @pytest.fixture
 def new_page(browser, demo_server):
@@ -87,6 +95,7 @@ def new_page(browser, demo_server):
         page.add_init_script(AXE_SOURCE + AXE_ON_LOAD)
         page.expose_function("__portalAxeReport", lambda path, found: reports.reports.append((path, found)))
         page.on("load", lambda loaded: reports.loads.append(loaded.url))
+        page.portal_axe = reports
         opened.append((context, page, reports))
         return page
 
@@ -96,6 +105,7 @@ def new_page(browser, demo_server):
         reports.wait(page)
         problems.extend(reports.violations())
         assert reports.reports, "axe ran on no page"
+        assert not reports.unchecked(), f"pages left before axe could check them: {reports.unchecked()}"
         context.close()
     assert problems == [], f"axe found WCAG 2.1 AA violations: {problems}"
 
@@ -111,3 +121,4 @@ def log_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label("Wachtwoord").fill(password)
     page.get_by_role("button", name="Inloggen").click()
     page.wait_for_load_state()
+    settle(page)
