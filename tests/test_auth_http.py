@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from markupsafe import escape
@@ -11,7 +11,17 @@ from portal.accounts.tables import PasswordResetToken, User
 from portal.core.errors import CSRF_MESSAGE
 from portal.core.i18n import translations_for
 from portal.core.sessions import COOKIE_NAME
-from tests.support import PASSWORD, csrf_token, link_in, login, make_tenant, make_user, outbox, post_form
+from portal.invitations.tables import Invitation
+from tests.support import (
+    PASSWORD,
+    csrf_token,
+    link_in,
+    login,
+    make_tenant,
+    make_user,
+    outbox,
+    post_form,
+)
 
 EMAIL = "anna@alpha.example"
 NEW_PASSWORD = "a-brand-new-secret-42"
@@ -60,7 +70,9 @@ async def try_login(client, email: str, password: str, **extra):
 
 async def can_open_tenant_page(client, session_id: str) -> bool:
     """Whether another browser that presents ``session_id`` is logged in with it."""
-    response = await Browser(client, **{COOKIE_NAME: session_id}).get("/t/alpha/", follow_redirects=False)
+    response = await Browser(client, **{COOKIE_NAME: session_id}).get(
+        "/t/alpha/", follow_redirects=False
+    )
     if response.status_code == 200:
         return True
     assert response.status_code in (302, 303), response.status_code
@@ -76,7 +88,9 @@ async def test_login_sets_a_safe_session_cookie_and_lists_spaces(client):
     response = await try_login(client, EMAIL, PASSWORD)
     assert response.status_code == 303
     assert response.headers["location"] == "/"
-    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(f"{COOKIE_NAME}="))
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith(f"{COOKIE_NAME}=")
+    )
     assert "httponly" in cookie.lower()
     assert "samesite=lax" in cookie.lower()
     home = await client.get("/")
@@ -162,7 +176,9 @@ async def test_sixth_attempt_is_refused_even_with_the_right_password(client):
 async def test_login_without_csrf_token_is_refused(client):
     await anna()
     await csrf_token(client)  # the cookie is there; only the form field is missing
-    response = await client.post("/login", data={"email": EMAIL, "password": PASSWORD}, follow_redirects=False)
+    response = await client.post(
+        "/login", data={"email": EMAIL, "password": PASSWORD}, follow_redirects=False
+    )
     assert response.status_code == 403
     assert nl(CSRF_MESSAGE) in response.text
     assert COOKIE_NAME not in client.cookies
@@ -178,8 +194,6 @@ async def test_logout_without_csrf_token_keeps_you_logged_in(client):
 
 
 async def test_invitation_without_csrf_token_stores_nothing(client):
-    from portal.invitations.tables import Invitation
-
     tenant = await make_tenant("alpha")
     await make_user("admin@alpha.example", tenant=tenant, roles=("tenant_admin",))
     await login(client, "admin@alpha.example")
@@ -237,7 +251,9 @@ async def test_reset_password_rejects_bad_passwords(client):
     assert form.status_code == 200
     assert 'name="password_confirmation"' in form.text
 
-    mismatch = await post_form(client, link, {"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD + "x"})
+    mismatch = await post_form(
+        client, link, {"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD + "x"}
+    )
     assert mismatch.status_code == 422
     assert nl("The two passwords are not the same.") in mismatch.text
     assert NEW_PASSWORD not in mismatch.text
@@ -252,7 +268,10 @@ async def test_reset_password_logs_in_and_replaces_the_old_password(client):
     await anna()
     link = await ask_reset_link(client)
     response = await post_form(
-        client, link, {"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD}, follow_redirects=False
+        client,
+        link,
+        {"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD},
+        follow_redirects=False,
     )
     assert response.status_code == 303
     assert (await client.get("/t/alpha/")).status_code == 200
@@ -264,19 +283,25 @@ async def test_reset_password_logs_in_and_replaces_the_old_password(client):
     again = await client.get(link)
     assert again.status_code == 404
     assert nl("This link no longer works") in again.text
-    reuse = await post_form(client, link, {"password": "another-password-99", "password_confirmation": "another-password-99"})
+    reuse = await post_form(
+        client,
+        link,
+        {"password": "another-password-99", "password_confirmation": "another-password-99"},
+    )
     assert reuse.status_code == 404
 
 
 async def test_expired_reset_link_is_refused(client):
     await anna()
     link = await ask_reset_link(client)
-    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    past = datetime.now(UTC) - timedelta(minutes=1)
     await PasswordResetToken.update({PasswordResetToken.expires_at: past}, force=True)
     response = await client.get(link)
     assert response.status_code == 404
     assert nl("This link no longer works") in response.text
-    post = await post_form(client, link, {"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD})
+    post = await post_form(
+        client, link, {"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD}
+    )
     assert post.status_code == 404
     assert COOKIE_NAME not in client.cookies
 
@@ -301,17 +326,20 @@ async def test_login_never_redirects_to_another_site(client):
 
 
 async def test_pages_are_dutch_by_default_and_english_on_request(client):
-    home = await client.get("/")
-    assert '<html lang="nl"' in home.text
-    assert 'value="en"' in home.text  # the button offers English
+    dutch = await client.get("/login")
+    assert '<html lang="nl"' in dutch.text
+    assert "Wachtwoord vergeten?" in dutch.text
+    assert 'value="en"' in dutch.text  # the button offers English
 
-    response = await post_form(client, "/language", {"locale": "en", "next": "/login"}, follow_redirects=False)
+    response = await post_form(
+        client, "/language", {"locale": "en", "next": "/login"}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
     assert client.cookies["portal_lang"] == "en"
     page = await client.get("/login")
     assert '<html lang="en"' in page.text
-    assert "Forgot your password?" in page.text
+    assert "Forgot your password?" in page.text and "Wachtwoord vergeten?" not in page.text
     assert 'value="nl"' in page.text and 'value="en"' not in page.text
 
 
@@ -324,7 +352,9 @@ async def test_language_choice_is_stored_for_a_logged_in_user(client):
 
 
 async def test_invalid_language_is_ignored(client):
-    response = await post_form(client, "/language", {"locale": "xx<script>"}, follow_redirects=False)
+    response = await post_form(
+        client, "/language", {"locale": "xx<script>"}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert "portal_lang" not in response.headers.get("set-cookie", "")
     assert "portal_lang" not in client.cookies

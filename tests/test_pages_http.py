@@ -58,7 +58,9 @@ async def test_healthz_reports_an_unreachable_database(client, tmp_path, monkeyp
     if is_sqlite(database):
         monkeypatch.setattr(database, "path", str(tmp_path / "missing-dir" / "portal.sqlite"))
     else:
-        monkeypatch.setattr(database, "config", {"dsn": f"postgresql://nobody@127.0.0.1:{free_port()}/none"})
+        monkeypatch.setattr(
+            database, "config", {"dsn": f"postgresql://nobody@127.0.0.1:{free_port()}/none"}
+        )
     response = await client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "error"
@@ -126,7 +128,9 @@ async def test_only_the_operator_sees_platform_pages(client, alpha):
     await login(client, "anna@alpha.example")
     assert_friendly(await client.get("/platform"), 403, "No access")
     assert (await client.get("/platform/outbox")).status_code == 403
-    refused = await post_form(client, "/platform/admin-invitations", {"tenant": "alpha", "email": "x@x.example"})
+    refused = await post_form(
+        client, "/platform/admin-invitations", {"tenant": "alpha", "email": "x@x.example"}
+    )
     assert refused.status_code == 403
     assert await Invitation.count() == 0
 
@@ -157,11 +161,15 @@ async def test_operator_invites_a_tenant_admin(client, alpha):
 async def test_operator_invitation_with_bad_email_is_refused(client, alpha):
     await make_user("op@platform.example", operator=True)
     await login(client, "op@platform.example")
-    response = await post_form(client, "/platform/admin-invitations", {"tenant": "alpha", "email": "boss-at-alpha"})
+    response = await post_form(
+        client, "/platform/admin-invitations", {"tenant": "alpha", "email": "boss-at-alpha"}
+    )
     assert response.status_code == 422
     assert nl("Enter an email address like name@example.nl.") in response.text
     assert 'value="boss-at-alpha"' in response.text
-    unknown_tenant = await post_form(client, "/platform/admin-invitations", {"tenant": "nope", "email": "a@b.example"})
+    unknown_tenant = await post_form(
+        client, "/platform/admin-invitations", {"tenant": "nope", "email": "a@b.example"}
+    )
     assert unknown_tenant.status_code == 422
     assert 'href="#field-tenant"' in unknown_tenant.text
     assert await Invitation.count() == 0
@@ -172,8 +180,12 @@ async def test_operator_invitation_with_bad_email_is_refused(client, alpha):
 
 
 async def test_tenant_admin_manages_members(client, alpha):
-    admin = await make_user("admin@alpha.example", tenant=alpha, roles=("tenant_admin",), name="Ada")
-    await make_user("piet@alpha.example", tenant=alpha, roles=("panel_member",), display_name="Piet P.")
+    admin = await make_user(
+        "admin@alpha.example", tenant=alpha, roles=("tenant_admin",), name="Ada"
+    )
+    await make_user(
+        "piet@alpha.example", tenant=alpha, roles=("panel_member",), display_name="Piet P."
+    )
     await login(client, admin.email)
     members = await client.get("/t/alpha/members")
     assert members.status_code == 200
@@ -194,7 +206,9 @@ async def test_tenant_admin_manages_members(client, alpha):
     own = await scope.objects(Membership).get(Membership.user == admin.id)
     refused = await post_form(client, f"/t/alpha/members/{own.id}/remove")
     assert refused.status_code == 200
-    last_admin = "This is the last tenant administrator. Invite another one before removing this role."
+    last_admin = (
+        "This is the last tenant administrator. Invite another one before removing this role."
+    )
     assert nl(last_admin) in refused.text
     assert await scope.get_or_none(Membership, own.id) is not None
 
@@ -234,8 +248,16 @@ def smtp_server():
 
 async def test_smtp_mailer_delivers_to_a_real_server(smtp_server):
     controller, collector = smtp_server
-    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=controller.port, sender="portal@test.example"))
-    await mailer.send(Email(recipient="zoe@x.example", subject="Uitnodiging voor Gemeente Ödeldorp", body="Hallo Zoë,\nhttp://x/link\n"))
+    mailer = SmtpMailer(
+        SmtpSettings(host="127.0.0.1", port=controller.port, sender="portal@test.example")
+    )
+    await mailer.send(
+        Email(
+            recipient="zoe@x.example",
+            subject="Uitnodiging voor Gemeente Ödeldorp",
+            body="Hallo Zoë,\nhttp://x/link\n",
+        )
+    )
 
     assert len(collector.envelopes) == 1
     envelope = collector.envelopes[0]
@@ -255,8 +277,12 @@ async def test_password_reset_mail_goes_out_by_smtp(settings, smtp_server):
     app = create_app(dataclasses.replace(settings, smtp=smtp))
     await make_user("anna@x.example")
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
-        assert (await post_form(client, "/password/forgot", {"email": "anna@x.example"})).status_code == 200
+        assert (
+            await post_form(client, "/password/forgot", {"email": "anna@x.example"})
+        ).status_code == 200
     assert await outbox() == []
     assert [envelope.rcpt_tos for envelope in collector.envelopes] == [["anna@x.example"]]
-    body = email.message_from_bytes(collector.envelopes[0].content, policy=default_policy).get_content()
+    body = email.message_from_bytes(
+        collector.envelopes[0].content, policy=default_policy
+    ).get_content()
     assert "http://testserver.local/password/reset/" in body
