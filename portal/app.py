@@ -15,6 +15,7 @@ from portal.accounts.routes import router as accounts_router
 from portal.core.context import RequestContextMiddleware
 from portal.core.database import engine, is_sqlite
 from portal.core.errors import EXCEPTION_HANDLERS
+from portal.core.headers import SecurityHeadersMiddleware
 from portal.core.mail import MailService, create_mailer
 from portal.core.ratelimit import create_login_rate_limiter
 from portal.core.sessions import SessionMiddleware
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "login_limiter": _constant(create_login_rate_limiter(settings)),
         },
         middleware=[
+            SecurityHeadersMiddleware,
             DefineMiddleware(
                 SessionMiddleware,
                 max_age=settings.session_days * 24 * 3600,

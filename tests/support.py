@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import uvicorn
 
 from portal.accounts.tables import Membership, User
@@ -114,3 +115,27 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class Browser:
+    """Another browser: the test client with a cookie jar of its own (``cookies`` as if the
+    server had set them). One client, so one event loop, which the Redis stores need."""
+
+    def __init__(self, client, **cookies) -> None:
+        self._client = client
+        self.cookies = httpx.Cookies()
+        for name, value in cookies.items():
+            self.cookies.set(name, value, domain="testserver.local")
+
+    async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
+        own, self._client.cookies = self._client.cookies, self.cookies
+        try:
+            return await self._client.request(method, url, **kwargs)
+        finally:
+            self.cookies, self._client.cookies = self._client.cookies, own
+
+    async def get(self, url: str, **kwargs) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)

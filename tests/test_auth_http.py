@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from markupsafe import escape
 
 from portal.accounts.tables import PasswordResetToken, User
@@ -14,6 +13,7 @@ from portal.core.sessions import COOKIE_NAME
 from portal.invitations.tables import Invitation
 from tests.support import (
     PASSWORD,
+    Browser,
     csrf_token,
     link_in,
     login,
@@ -31,30 +31,6 @@ def nl(message: str, **variables) -> str:
     """``message`` as the default (Dutch) page shows it: translated when the catalogue has it."""
     text = translations_for("nl").gettext(message)
     return str(escape(text % variables if variables else text))
-
-
-class Browser:
-    """Another browser: the test client with a cookie jar of its own (``cookies`` as if the
-    server had set them). One client, so one event loop, which the Redis stores need."""
-
-    def __init__(self, client, **cookies) -> None:
-        self._client = client
-        self.cookies = httpx.Cookies()
-        for name, value in cookies.items():
-            self.cookies.set(name, value, domain="testserver.local")
-
-    async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
-        own, self._client.cookies = self._client.cookies, self.cookies
-        try:
-            return await self._client.request(method, url, **kwargs)
-        finally:
-            self.cookies, self._client.cookies = self._client.cookies, own
-
-    async def get(self, url: str, **kwargs) -> httpx.Response:
-        return await self.request("GET", url, **kwargs)
-
-    async def post(self, url: str, **kwargs) -> httpx.Response:
-        return await self.request("POST", url, **kwargs)
 
 
 async def anna():

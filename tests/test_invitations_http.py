@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from markupsafe import escape
 
@@ -14,7 +13,16 @@ from portal.core.i18n import translations_for
 from portal.core.security import hash_token
 from portal.core.tenancy import TenantScope
 from portal.invitations.tables import Invitation
-from tests.support import PASSWORD, link_in, login, make_tenant, make_user, outbox, post_form
+from tests.support import (
+    PASSWORD,
+    Browser,
+    link_in,
+    login,
+    make_tenant,
+    make_user,
+    outbox,
+    post_form,
+)
 
 NEW = "new@x.example"
 GOOD_PASSWORD = "a-long-enough-password"
@@ -40,28 +48,6 @@ async def admin(client, tenant):
     )
     await login(client, user.email)
     return user
-
-
-class Browser:
-    """Another browser: the test client with a cookie jar of its own. One client, so one
-    event loop, which the Redis stores need."""
-
-    def __init__(self, client) -> None:
-        self._client = client
-        self.cookies = httpx.Cookies()
-
-    async def request(self, method: str, url: str, **kwargs) -> httpx.Response:
-        own, self._client.cookies = self._client.cookies, self.cookies
-        try:
-            return await self._client.request(method, url, **kwargs)
-        finally:
-            self.cookies, self._client.cookies = self._client.cookies, own
-
-    async def get(self, url: str, **kwargs) -> httpx.Response:
-        return await self.request("GET", url, **kwargs)
-
-    async def post(self, url: str, **kwargs) -> httpx.Response:
-        return await self.request("POST", url, **kwargs)
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
-from litestar import Request, Router, get, post
 from litestar.response import Redirect, Response, Template
 
 from portal.accounts import service

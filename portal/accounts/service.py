@@ -8,7 +8,6 @@ from portal.accounts.tables import Membership, PasswordResetToken, User
 from portal.core import audit
 from portal.core.database import engine
 from portal.core.i18n import _
-from portal.core.tenancy import own_rows_across_tenants
 from portal.core.security import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -17,6 +16,7 @@ from portal.core.security import (
     new_token,
     verify_password,
 )
+from portal.core.tenancy import own_rows_across_tenants
 
 
 def now() -> datetime:

@@ -80,10 +80,8 @@ class RequestContextMiddleware:
             context.tenant.locale if context.tenant else None,
         )
         # Each request runs in its own task, so the value does not leak into other requests;
-        # it is not reset, so that error pages raised below still render in this language.
+        # it is not reset, so that error pages still render in this language.
         current_locale.set(locale)
-        if slug is not None and context.tenant is None:
-            raise NotFoundException()
         await self.app(scope, receive, send)
 
 

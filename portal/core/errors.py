@@ -15,10 +15,14 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from portal.core.context import RequestContext
+from portal.core.headers import SECURITY_HEADERS
 from portal.core.i18n import LANGUAGE_COOKIE, N_, _, choose_locale, current_locale
 from portal.core.sessions import cookie_value
 from portal.core.templating import page
@@ -54,6 +58,23 @@ def _ensure_context(request: Request) -> None:
         current_locale.set(choose_locale(cookie_value(request.scope, LANGUAGE_COOKIE), None))
 
 
+def _ensure_csrf_token(request: Request, response: Response) -> None:
+    """Errors raised outside a route (an unknown address) skip the CSRF middleware; give the
+    page a token anyway, so the language and logout forms on it still work."""
+    state = ScopeState.from_scope(request.scope)
+    if state.csrf_token is not Empty:
+        return
+    config = request.app.csrf_config
+    token = request.cookies.get(config.cookie_name)
+    if not token:
+        token = generate_csrf_token(secret=config.secret)
+        response.set_cookie(
+            config.cookie_name, token, path="/", samesite=config.cookie_samesite,
+            secure=config.cookie_secure, httponly=config.cookie_httponly,
+        )
+    state.csrf_token = token
+
+
 def error_page(request: Request, status_code: int, detail: str | None = None) -> Response:
     title, message = MESSAGES.get(status_code, MESSAGES[400 if status_code < 500 else 500])
     if detail:
@@ -68,6 +89,9 @@ def error_page(request: Request, status_code: int, detail: str | None = None) ->
     response = page(
         request, "errors/error.html", status_code=status_code, title=_(title), message=_(message)
     )
+    _ensure_csrf_token(request, response)
+    # Errors outside any route (an unknown address) skip the middleware that adds these.
+    response.headers.update(SECURITY_HEADERS)
     if status_code == 429:
         response.headers["Retry-After"] = "300"
     return response

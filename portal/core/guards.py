@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from portal.core.context import RequestContext
@@ -11,6 +11,12 @@ from portal.core.context import RequestContext
 
 def request_context(connection: ASGIConnection) -> RequestContext:
     return connection.scope["state"]["context"]
+
+
+def requires_tenant(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """On the tenant router: an unknown tenant slug is a 404, before any other check."""
+    if request_context(connection).tenant is None:
+        raise NotFoundException()
 
 
 def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
 from portal.accounts import service as accounts

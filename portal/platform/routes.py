@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from litestar.di import NamedDependency
 from litestar import MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from portal.accounts import service as accounts

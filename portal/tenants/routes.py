@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from litestar.di import NamedDependency
-from litestar.params import FromPath
 from litestar import Request, Router, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from portal.accounts.roles import POLICY_OFFICER, TENANT_ADMIN
 from portal.accounts.tables import Membership
 from portal.core.context import flash
-from portal.core.guards import requires_member, requires_role
+from portal.core.guards import requires_member, requires_role, requires_tenant
 from portal.core.i18n import _
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
@@ -54,4 +53,5 @@ router = Router(
     path="/t/{tenant_slug:str}",
     route_handlers=[tenant_home, members, remove_member, space, *invitation_handlers],
     dependencies={"tenancy": Provide(provide_tenancy, sync_to_thread=False)},
+    guards=[requires_tenant],
 )

@@ -1,0 +1,59 @@
+"""The embedded SQLite database takes concurrent writers; both engines count their queries."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from portal.core.database import (
+    PortalPostgresEngine,
+    create_engine,
+    engine,
+    is_sqlite,
+    query_counter,
+)
+from portal.core.tenancy import TenantScope
+from portal.panels.tables import Panel
+from tests.support import make_tenant
+
+
+def test_database_urls_choose_the_engine():
+    assert create_engine("sqlite:////tmp/x.sqlite").path == "/tmp/x.sqlite"
+    assert create_engine("sqlite:///var/x.sqlite").path == "var/x.sqlite"
+    with pytest.raises(ValueError, match="PORTAL_DATABASE_URL"):
+        create_engine("mysql://localhost/db")
+
+
+async def test_the_embedded_database_runs_in_wal_mode():
+    database = engine()
+    if is_sqlite(database):
+        with sqlite3.connect(database.path) as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    else:  # PostgreSQL has no journal mode; there the engine must be the counting one
+        assert isinstance(database, PortalPostgresEngine)
+
+
+async def test_concurrent_read_then_write_transactions_all_succeed():
+    """Deferred transactions that read and then write fail with "database is locked";
+    immediate ones wait their turn."""
+    tenant = await make_tenant("alpha")
+    scope = TenantScope(tenant)
+
+    async def add_panel(number: int) -> None:
+        async with engine().transaction():
+            await scope.count(Panel)
+            await asyncio.sleep(0.01)
+            await scope.new(Panel, name=f"Panel {number}", kind="parents").save()
+
+    await asyncio.gather(*(add_panel(number) for number in range(20)))
+    assert await scope.count(Panel) == 20
+
+
+async def test_queries_are_counted():
+    await make_tenant("alpha")
+    with query_counter.measure() as measured:
+        await Panel.select().where(Panel.tenant == 1)
+        await Panel.count()
+    assert measured["queries"] == 2
