@@ -39,7 +39,7 @@ async def migrate_database() -> None:
 async def _create_operator(email: str, name: str, password: str) -> str:
     from portal.accounts.tables import User
     from portal.core import audit
-    from portal.core.security import hash_password
+    from portal.core.security import hash_password, verify_password
 
     email = email.strip().lower()
     user = await User.objects().where(User.email == email).first()
@@ -47,6 +47,8 @@ async def _create_operator(email: str, name: str, password: str) -> str:
         user = User(email=email, name=name, password_hash=hash_password(password), is_platform_operator=True)
         await user.save()
         action = "created"
+    elif user.is_platform_operator and verify_password(user.password_hash, password):
+        return f"platform operator {email}: unchanged"
     else:
         await User.update(
             {User.is_platform_operator: True, User.password_hash: hash_password(password)}

@@ -1,7 +1,7 @@
 """Invitation rules: who may invite whom, single use, expiry, revocation, acceptance, audit trail."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,7 +20,7 @@ from portal.invitations.service import (
 from portal.invitations.tables import Invitation
 from tests.support import make_tenant, make_user
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NEW_ACCOUNT = {"name": "Lisa Visser", "password": "een-lang-wachtwoord"}
 
 
@@ -195,7 +195,7 @@ async def test_revoked_while_page_was_open_cannot_be_accepted(alpha):
 async def test_expired_invitation_cannot_be_accepted(alpha):
     scope, admin, _ = alpha
     invitation, token = await invite(scope, admin)
-    await Invitation.update({Invitation.expires_at: datetime.now(timezone.utc) - timedelta(seconds=1)}).where(
+    await Invitation.update({Invitation.expires_at: datetime.now(UTC) - timedelta(seconds=1)}).where(
         Invitation.id == invitation.id)
     with pytest.raises(InvitationError):
         await accept_invitation(scope, await find_by_token(scope, token), user=None, display_name="Lisa",

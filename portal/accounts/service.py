@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from portal.accounts.tables import Membership, PasswordResetToken, User
 from portal.core import audit
@@ -20,7 +20,7 @@ from portal.core.tenancy import own_rows_across_tenants
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def password_problem(password: str, confirmation: str | None = None) -> str | None:

@@ -46,7 +46,7 @@ def tenant_slug_from_path(path: str) -> str | None:
 async def _load_user(user_id) -> User | None:
     if not isinstance(user_id, int):
         return None
-    return await User.objects().where((User.id == user_id) & (User.is_active == True)).first()  # noqa: E712
+    return await User.objects().where((User.id == user_id) & User.is_active.eq(True)).first()
 
 
 async def _load_roles(tenant: Tenant, user: User) -> tuple[set[str], str | None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -25,7 +25,7 @@ LANGUAGE_COOKIE = "portal_lang"
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations_for(locale: str) -> NullTranslations:
     po_file = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
     if not po_file.exists():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from portal.accounts.roles import roles_invitable_by
 from portal.accounts.tables import Membership, User
@@ -28,7 +28,7 @@ class InvitationState:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def state_of(invitation: Invitation, at: datetime | None = None) -> str:
