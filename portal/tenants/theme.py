@@ -16,6 +16,8 @@ COLOUR_TOKENS = {
         "--utrecht-button-primary-action-border-color",
         "--portal-header-background-color",
         "--utrecht-heading-color",
+        "--utrecht-button-secondary-action-color",
+        "--utrecht-button-secondary-action-border-color",
     ),
     "link_color": ("--utrecht-link-color", "--utrecht-link-visited-color"),
 }
