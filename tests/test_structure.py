@@ -53,3 +53,32 @@ def test_every_tenant_owned_table_has_an_indexed_tenant_key():
             column = table._meta.get_column_by_name("tenant")
             assert column._meta.index, f"{table.__name__}.tenant needs an index"
             assert not column._meta.null, f"{table.__name__}.tenant must not be null"
+
+
+# Routes anyone may use: logging in, choosing a language, resetting a password, following an
+# invitation link, and the public pages. Every other route must declare a guard.
+PUBLIC_ROUTES = {
+    "/",
+    "/accessibility",
+    "/healthz",
+    "/login",
+    "/logout",
+    "/language",
+    "/password/forgot",
+    "/password/reset/{token:str}",
+    "/t/{tenant_slug:str}/invitations/accept/{token:str}",
+}
+
+
+def test_every_route_is_guarded_or_explicitly_public(app):
+    from litestar.routes import HTTPRoute
+
+    unguarded = sorted(
+        f"{sorted(handler.http_methods)} {route.path}"
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and not route.path.startswith("/static")
+        for handler in route.route_handlers
+        if route.path not in PUBLIC_ROUTES and handler.http_methods != {"OPTIONS"}
+        and not [guard for guard in handler.resolve_guards() if guard.func.__name__ != "requires_tenant"]
+    )
+    assert unguarded == []

@@ -12,6 +12,7 @@ from portal.accounts.tables import Membership
 from portal.core.context import flash
 from portal.core.guards import requires_member, requires_role, requires_tenant
 from portal.core.i18n import _
+from portal.core.sessions import rotate_session
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import request_context, see_other
@@ -32,8 +33,11 @@ async def members(request: Request, tenancy: NamedDependency[TenantScope]) -> Te
 @post("/members/{membership_id:int}/remove", guards=[requires_role(TENANT_ADMIN)])
 async def remove_member(request: Request, tenancy: NamedDependency[TenantScope], membership_id: FromPath[int]) -> Redirect:
     membership = await tenancy.get(Membership, membership_id)
+    actor = request_context(request).user
     try:
-        await service.remove_membership(tenancy, membership, request_context(request).user)
+        await service.remove_membership(tenancy, membership, actor)
+        if membership.user == actor.id:
+            rotate_session(request.scope)  # the session's own roles changed
         flash(request.scope, _("The role has been removed."))
     except service.MembershipError as error:
         flash(request.scope, str(error))
