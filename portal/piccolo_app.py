@@ -6,9 +6,10 @@ from portal.accounts.tables import Membership, PasswordResetToken, User
 from portal.core.audit import AuditEntry
 from portal.core.mail import OutboxMessage
 from portal.core.settings import PROJECT_ROOT
-from portal.cycles.tables import StageTemplateStep
+from portal.cycles.tables import PolicyCycle, Stage, StageTemplateStep
 from portal.invitations.tables import Invitation
-from portal.panels.tables import Panel
+from portal.panels.tables import Panel, PanelMembership
+from portal.rounds.tables import ConsultationRound, RoundDocument, RoundPanel
 from portal.tenants.tables import Tenant
 
 TABLES = [
@@ -19,6 +20,12 @@ TABLES = [
     Invitation,
     Panel,
     StageTemplateStep,
+    PolicyCycle,
+    Stage,
+    PanelMembership,
+    ConsultationRound,
+    RoundPanel,
+    RoundDocument,
     AuditEntry,
     OutboxMessage,
 ]

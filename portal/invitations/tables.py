@@ -4,6 +4,7 @@ from piccolo.table import Table
 
 from portal.accounts.tables import User
 from portal.core.tenancy import TenantOwned
+from portal.panels.tables import Panel
 
 
 class Invitation(TenantOwned, Table):
@@ -17,4 +18,6 @@ class Invitation(TenantOwned, Table):
     accepted_at = Timestamptz(null=True, default=None)
     accepted_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     revoked_at = Timestamptz(null=True, default=None)
+    # Set when the invitation is to join a panel (role panel_member).
+    panel = ForeignKey(references=Panel, null=True, on_delete=OnDelete.cascade)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -16,7 +16,10 @@ from portal.core.sessions import rotate_session
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import request_context, see_other
+from portal.cycles.routes import route_handlers as cycle_handlers
 from portal.invitations.routes import route_handlers as invitation_handlers
+from portal.panels.routes import route_handlers as panel_handlers
+from portal.rounds.routes import route_handlers as round_handlers
 from portal.tenants import service
 
 
@@ -55,7 +58,16 @@ def provide_tenancy(request: Request) -> TenantScope:
 
 router = Router(
     path="/t/{tenant_slug:str}",
-    route_handlers=[tenant_home, members, remove_member, space, *invitation_handlers],
+    route_handlers=[
+        tenant_home,
+        members,
+        remove_member,
+        space,
+        *invitation_handlers,
+        *cycle_handlers,
+        *panel_handlers,
+        *round_handlers,
+    ],
     dependencies={"tenancy": Provide(provide_tenancy, sync_to_thread=False)},
     guards=[requires_tenant],
 )

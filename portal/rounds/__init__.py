@@ -1,0 +1,1 @@
+"""Consultation rounds (adviesvraag): a question to expert panels within a stage."""
