@@ -193,3 +193,36 @@ def test_cli_load_of_a_bad_file_exits_non_zero_and_says_nothing_changed(tmp_path
     assert f"{path}: theme.primary_color: #ffdd00 contrasts" in result.output
     assert "Nothing was changed." in result.output
     assert Tenant.count().run_sync() == 0
+
+
+async def test_demo_members_join_their_panel_once_with_their_support_contact():
+    from portal.cli import DEMO_PASSWORD
+    from portal.panels.tables import PanelMembership
+
+    await load_tenants(PROJECT_ROOT / "tenants", demo_password=DEMO_PASSWORD)
+    report = await load_tenants(PROJECT_ROOT / "tenants", demo_password=DEMO_PASSWORD)
+    assert not [line for line in report if "added" in line]
+    tenant = await Tenant.objects().where(Tenant.slug == "voorbeeldstad").first()
+    rows = await TenantScope(tenant).select(
+        PanelMembership.panel.name, PanelMembership.user.email, PanelMembership.status,
+        PanelMembership.support_contact.email,
+    ).where(PanelMembership.user.email == "ouder@voorbeeldstad.example")
+    assert rows == [{
+        "panel.name": "Ouderpanel Jeugdhulp", "user.email": "ouder@voorbeeldstad.example",
+        "status": "active", "support_contact.email": "begeleiding@voorbeeldstad.example",
+    }]
+
+
+@pytest.mark.parametrize(
+    ("addition", "field"),
+    [
+        ('panel = "No such panel"', "demo.members[0].panel"),
+        ('support_contact = "beleid@alpha.example"', "demo.members[0].support_contact"),
+        ('age_band = "ancient"', "demo.members[0].age_band"),
+    ],
+)
+async def test_demo_member_panel_fields_are_checked(tmp_path, addition, field):
+    path = write(tmp_path, "alpha.toml")
+    path.write_text(path.read_text() + addition + "\n")  # joins the last [[demo.members]]
+    with pytest.raises(TenantFileError, match=re.escape(field)):
+        await load_tenants(tmp_path)

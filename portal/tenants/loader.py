@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from portal.accounts.roles import PANEL_MEMBER, ROLES
+from portal.accounts.roles import PANEL_MEMBER, ROLES, SUPPORT_CONTACT
 from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.database import engine
@@ -19,7 +19,8 @@ from portal.core.forms import EMAIL_PATTERN
 from portal.core.security import hash_password
 from portal.core.tenancy import TenantScope
 from portal.cycles.tables import PARTICIPATION_FORMS, StageTemplateStep
-from portal.panels.tables import PANEL_KINDS, Panel
+from portal.panels.rules import AGE_BANDS
+from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
 from portal.tenants.tables import Tenant
 from portal.tenants.theme import theme_of, theme_problems
 
@@ -40,6 +41,10 @@ class Person:
     name: str
     role: str
     display_name: str
+    # Demo panel members only: the panel (by name) they are an active member of.
+    panel: str = ""
+    age_band: str = ""
+    support_contact: str = ""
 
 
 @dataclass
@@ -97,6 +102,9 @@ class _Reader:
             name=name,
             role=self.one_of(data, "role", where, roles),
             display_name=self.text(data, "display_name", where, max_length=120, default=name),
+            panel=self.text(data, "panel", where, max_length=120, default=""),
+            age_band=self.one_of(data, "age_band", where, ("", *AGE_BANDS), ""),
+            support_contact=self.text(data, "support_contact", where, max_length=254, default="").lower(),
         )
 
 
@@ -154,6 +162,16 @@ def parse_tenant_file(path: Path) -> TenantDefinition:
         reader.person(person, f"demo.members[{index}].", ROLES)
         for index, person in enumerate(reader.table_list(demo, "members"))
     ]
+    panel_names = {panel["name"] for panel in panels}
+    support_contacts = {person.email for person in staff if person.role == SUPPORT_CONTACT}
+    for index, person in enumerate(demo_members):
+        if person.panel and person.panel not in panel_names:
+            reader.fail(f"demo.members[{index}].panel", f"{person.panel!r} is not one of the [[panels]]")
+        if person.support_contact and person.support_contact not in support_contacts:
+            reader.fail(
+                f"demo.members[{index}].support_contact",
+                f"{person.support_contact!r} is not a [[staff]] member with role support_contact",
+            )
     return TenantDefinition(
         path=path,
         slug=slug,
@@ -283,7 +301,35 @@ async def _apply_person(scope: TenantScope, person: Person, demo_password: str |
         await scope.new(Membership, user=user.id, role=person.role, display_name=person.display_name).save()
         report.append(f"{slug}: gave {person.email} the role {person.role}")
         await _audit(scope.tenant, "membership.created", after={"user_id": user.id, "role": person.role})
+    if person.panel:
+        report.extend(await _apply_panel_membership(scope, person, user))
     return report
+
+
+async def _apply_panel_membership(scope: TenantScope, person: Person, user: User) -> list[str]:
+    panel = await scope.objects(Panel).where(Panel.name == person.panel).first()
+    exists = await scope.exists(PanelMembership).where(
+        (PanelMembership.panel == panel.id) & (PanelMembership.user == user.id)
+    )
+    if exists:
+        return []
+    contact = (
+        await User.objects().where(User.email == person.support_contact).first()
+        if person.support_contact
+        else None
+    )
+    membership = scope.new(
+        PanelMembership,
+        panel=panel.id,
+        user=user.id,
+        status="active",
+        age_band=person.age_band,
+        support_contact=contact.id if contact else None,
+    )
+    await membership.save()
+    await _audit(scope.tenant, "panel_membership.created",
+                 after={"panel": panel.name, "user_id": user.id, "status": "active"})
+    return [f"{scope.tenant.slug}: added {person.email} to panel {panel.name!r}"]
 
 
 async def _audit(tenant: Tenant, action: str, *, before=None, after=None) -> None:
