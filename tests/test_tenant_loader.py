@@ -204,6 +204,7 @@ async def test_demo_members_join_their_panel_once_with_their_support_contact():
     assert not [line for line in report if "added" in line]
     tenant = await Tenant.objects().where(Tenant.slug == "voorbeeldstad").first()
     rows = await TenantScope(tenant).select(
+        PanelMembership,
         PanelMembership.panel.name, PanelMembership.user.email, PanelMembership.status,
         PanelMembership.support_contact.email,
     ).where(PanelMembership.user.email == "ouder@voorbeeldstad.example")
