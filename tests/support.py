@@ -139,3 +139,114 @@ class Browser:
 
     async def post(self, url: str, **kwargs) -> httpx.Response:
         return await self.request("POST", url, **kwargs)
+
+
+# --- policy cycles (helper A) -----------------------------------------------------------------
+
+DEFAULT_TEMPLATE_STAGES = (
+    ("Agendavorming", "adviseren"),
+    ("Beleidsvoorbereiding", "coproduceren"),
+    ("Besluitvorming", "adviseren"),
+    ("Uitvoering & inkoop", "adviseren"),
+    ("Evaluatie & terugkoppeling", "raadplegen"),
+)
+
+
+async def make_stage_template(tenant: Tenant, stages=DEFAULT_TEMPLATE_STAGES) -> None:
+    """The tenant's policy-cycle template: (name, form of participation) per stage, in order."""
+    from portal.cycles.tables import StageTemplateStep
+
+    scope = TenantScope(tenant)
+    for position, (name, participation_form) in enumerate(stages, start=1):
+        await scope.new(
+            StageTemplateStep, position=position, name=name, participation_form=participation_form
+        ).save()
+
+
+async def make_cycle(tenant: Tenant, title: str = "Inkoop jeugdhulp 2027", *, owner: User | None = None):
+    """A policy cycle with the stages of the tenant's template (the default five if it has none)."""
+    from portal.cycles import service as cycles
+
+    return await cycles.create_cycle(
+        TenantScope(tenant), actor=owner, title=title, owner_id=owner.id if owner else None
+    )
+
+
+# --- consultation rounds (helper C) -----------------------------------------------------------
+
+SIX_ANSWERS = {
+    "goal": "Hear what parents and young people need from youth care.",
+    "need": "experience_expertise",
+    "asked_of_experts": "Read the plan and tell us what is missing.",
+    "experts_wishes": "Meetings in the evening, online possible.",
+    "competence_match": "They have used youth care in the last three years.",
+    "preconditions": "Advice; paid as volunteer allowance; two hours; advice published.",
+}
+
+
+async def build_stage(tenant: Tenant, *, status: str = "open", name: str = "Beleidsvoorbereiding",
+                      participation_form: str = "adviseren", cycle_title: str = "Inkoop jeugdhulp 2027"):
+    """A policy cycle with one stage, made directly as rows (no template involved)."""
+    from portal.cycles.tables import PolicyCycle, Stage
+
+    scope = TenantScope(tenant)
+    cycle = scope.new(PolicyCycle, title=cycle_title)
+    await cycle.save()
+    stage = scope.new(Stage, cycle=cycle.id, position=1, name=name,
+                      participation_form=participation_form, status=status)
+    await stage.save()
+    return stage
+
+
+async def build_panel(tenant: Tenant, name: str, kind: str = "parents"):
+    from portal.panels.tables import Panel
+
+    panel = TenantScope(tenant).new(Panel, name=name, kind=kind)
+    await panel.save()
+    return panel
+
+
+async def build_panel_member(
+    tenant: Tenant, panel, email: str, *, user: User | None = None, display_name: str | None = None,
+    status: str = "active", support_contact: User | None = None, budget="8",
+) -> User:
+    """A person with the panel-member role and a membership of ``panel`` (a new account unless
+    ``user`` is given)."""
+    from decimal import Decimal
+
+    from portal.panels.tables import PanelMembership
+
+    if user is None:
+        name = display_name or email.split("@")[0].title()
+        user = await make_user(email, tenant=tenant, roles=("panel_member",), name=name,
+                               display_name=display_name or name)
+    await TenantScope(tenant).new(
+        PanelMembership, panel=panel.id, user=user.id, status=status, age_band="27_plus",
+        support_contact=support_contact.id if support_contact else None,
+        monthly_hours_budget=Decimal(str(budget)),
+    ).save()
+    return user
+
+
+async def build_round(tenant: Tenant, stage, *, title: str = "Inkoop: wat moet beter?",
+                      status: str = "draft", panels=(), complete: bool = True, deadline=None,
+                      effort="2"):
+    """A round in ``stage`` (deadline: in 30 days unless given), with the six questions answered
+    when ``complete``, and ``panels`` invited."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from portal.rounds.tables import ConsultationRound, RoundPanel
+
+    scope = TenantScope(tenant)
+    values = dict(SIX_ANSWERS) if complete else {}
+    round_ = scope.new(
+        ConsultationRound, stage=stage.id, title=title, question="Wat moet beter?", status=status,
+        deadline=deadline or datetime.now(UTC) + timedelta(days=30),
+        expected_effort_hours=Decimal(str(effort)),
+        sent_at=datetime.now(UTC) if status != "draft" else None, **values,
+    )
+    await round_.save()
+    for panel in panels:
+        await scope.new(RoundPanel, round=round_.id, panel=panel.id).save()
+    return round_

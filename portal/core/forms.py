@@ -6,11 +6,15 @@ render the form again with the values kept (status 422) and store nothing.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 
 from portal.core.i18n import _
 
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DECIMAL_PATTERN = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Control characters other than tab and newlines have no place in text a person typed.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -81,3 +85,63 @@ class Form:
         if value not in set(choices):
             self.add_error(name, _("Choose %(label)s from the list.", label=label.lower()))
         return value
+
+    def date(self, name: str, label: str, required: bool = False) -> datetime.date | None:
+        """A date as sent by ``<input type="date">`` (YYYY-MM-DD); None when empty or invalid."""
+        value = self.raw(name).strip()
+        self.values[name] = value
+        if not value:
+            if required:
+                self.add_error(name, _("Fill in %(label)s.", label=label.lower()))
+            return None
+        if DATE_PATTERN.match(value):
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.add_error(
+            name,
+            _("Enter %(label)s as a date, for example 2027-03-31.", label=label.lower()),
+        )
+        return None
+
+    def decimal(
+        self,
+        name: str,
+        label: str,
+        *,
+        minimum: Decimal | int | str,
+        maximum: Decimal | int | str,
+        required: bool = True,
+    ) -> Decimal | None:
+        """A number such as ``1,5`` or ``1.5`` between ``minimum`` and ``maximum`` (inclusive)."""
+        value = self.raw(name).strip().replace(" ", "")
+        self.values[name] = value
+        low, high = Decimal(str(minimum)), Decimal(str(maximum))
+        if not value:
+            if required:
+                self.add_error(name, _("Fill in %(label)s.", label=label.lower()))
+            return None
+        number: Decimal | None = None
+        if DECIMAL_PATTERN.match(value):
+            try:
+                number = Decimal(value.replace(",", "."))
+            except InvalidOperation:
+                number = None
+        if number is None or not number.is_finite() or not low <= number <= high:
+            self.add_error(
+                name,
+                _(
+                    "Enter %(label)s as a number from %(min)s to %(max)s, for example 1.5.",
+                    label=label.lower(),
+                    min=_format_number(low),
+                    max=_format_number(high),
+                ),
+            )
+            return None
+        return number
+
+
+def _format_number(number: Decimal) -> str:
+    """A bound as people write it: no trailing zeros."""
+    return format(number.normalize(), "f")

@@ -11,12 +11,12 @@ from portal.accounts import service as accounts
 from portal.accounts.roles import POLICY_OFFICER, TENANT_ADMIN, roles_invitable_by
 from portal.core.context import flash
 from portal.core.forms import Form
-from portal.core.guards import requires_role
+from portal.core.guards import requires_member, requires_role
 from portal.core.i18n import _
 from portal.core.mail import MailService
 from portal.core.sessions import rotate_session
 from portal.core.settings import Settings
-from portal.core.templating import page
+from portal.core.templating import page, role_label
 from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
 from portal.invitations import service
@@ -73,6 +73,7 @@ async def invite(
         tenant.locale,
         tenant_name=tenant.name,
         role=role,
+        panel_name=None,
         inviter=context.display_name or context.user.name,
         link=f"{settings.base_url}/t/{tenant.slug}/invitations/accept/{token}",
         expires_at=invitation.expires_at,
@@ -114,7 +115,8 @@ async def acceptance_form(request: Request, tenancy: NamedDependency[TenantScope
     invitation, refusal_page = await _acceptance(request, tenancy, token)
     if refusal_page:
         return refusal_page
-    return page(request, "invitations/accept.html", invitation=invitation, token=token, form=Form())
+    panel = await service.panel_of(tenancy, invitation)
+    return page(request, "invitations/accept.html", invitation=invitation, token=token, form=Form(), panel=panel)
 
 
 @post("/invitations/accept/{token:str}")
@@ -144,13 +146,53 @@ async def accept(request: Request, tenancy: NamedDependency[TenantScope], token:
             return page(request, "invitations/unusable.html", status_code=409, message=str(error))
     if not form.is_valid:
         return page(
-            request, "invitations/accept.html", status_code=422, invitation=invitation, token=token, form=form
+            request, "invitations/accept.html", status_code=422, invitation=invitation, token=token, form=form,
+            panel=await service.panel_of(tenancy, invitation),
         )
     # A new role, or a new login: either way the session gets a new id.
     rotate_session(request.scope)
     request.scope["session"]["user_id"] = user.id
-    flash(request.scope, _("Welcome! You have joined %(tenant)s.", tenant=tenancy.tenant.name))
+    panel = await service.panel_of(tenancy, invitation)
+    if panel is not None:
+        flash(request.scope, _("Welcome! You have joined the panel %(panel)s.", panel=panel.name))
+    else:
+        flash(request.scope, _("Welcome! You have joined %(tenant)s.", tenant=tenancy.tenant.name))
     return see_other(f"/t/{tenancy.tenant.slug}/")
 
 
-route_handlers = [invitations_index, invite, revoke, acceptance_form, accept]
+@get("/invitations/mine", guards=[requires_member])
+async def my_invitations(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
+    user = request_context(request).user
+    return page(
+        request, "invitations/mine.html", invitations=await service.open_invitations_for(tenancy, user.email)
+    )
+
+
+@post("/invitations/{invitation_id:int}/accept-mine", guards=[requires_member])
+async def accept_mine(
+    request: Request, tenancy: NamedDependency[TenantScope], invitation_id: FromPath[int]
+) -> Template | Redirect:
+    """Accept an invitation addressed to the logged-in person, without the emailed link.
+
+    The person already takes part in this space, so the name they show here is used.
+    """
+    context = request_context(request)
+    invitation = await tenancy.get(Invitation, invitation_id)
+    if invitation.email != context.user.email:
+        return page(request, "invitations/wrong_account.html", status_code=403)
+    try:
+        await service.accept_invitation(
+            tenancy, invitation, user=context.user, display_name=context.display_name or context.user.name
+        )
+    except service.InvitationError as error:
+        return page(request, "invitations/unusable.html", status_code=409, message=str(error))
+    rotate_session(request.scope)  # the session's own roles may have changed
+    panel = await service.panel_of(tenancy, invitation)
+    if panel is not None:
+        flash(request.scope, _("You have joined the panel %(panel)s.", panel=panel.name))
+    else:
+        flash(request.scope, _("You now also take part as: %(role)s.", role=role_label(invitation.role)))
+    return see_other(f"/t/{tenancy.tenant.slug}/invitations/mine")
+
+
+route_handlers = [invitations_index, invite, revoke, acceptance_form, accept, my_invitations, accept_mine]

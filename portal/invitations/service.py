@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from portal.accounts.roles import roles_invitable_by
+from portal.accounts.roles import PANEL_MEMBER, roles_invitable_by
 from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.database import engine
@@ -13,6 +13,7 @@ from portal.core.i18n import _
 from portal.core.security import hash_password, hash_token, new_token
 from portal.core.tenancy import TenantScope
 from portal.invitations.tables import Invitation
+from portal.panels.tables import Panel, PanelMembership
 
 
 class InvitationError(Exception):
@@ -42,20 +43,45 @@ def state_of(invitation: Invitation, at: datetime | None = None) -> str:
 
 
 async def create_invitation(
-    scope: TenantScope, *, inviter: User, inviter_roles: set[str], email: str, role: str, days: int
+    scope: TenantScope,
+    *,
+    inviter: User,
+    inviter_roles: set[str],
+    email: str,
+    role: str,
+    days: int,
+    panel: Panel | None = None,
 ) -> tuple[Invitation, str]:
-    """Create an invitation and return it with the token for the email link (never stored)."""
+    """Create an invitation and return it with the token for the email link (never stored).
+
+    With ``panel`` the invitation is to join that panel (role panel member). Someone who already
+    has the role here may still be invited to a panel: accepting then only adds them to the panel.
+    The panel's membership row is made by ``panels.service.invite_member``, which calls this.
+    """
     if role not in roles_invitable_by(inviter_roles):
         raise InvitationError(_("You cannot invite people to this role."))
-    already_member = await scope.exists(Membership).where(
-        (Membership.user.email == email) & (Membership.role == role)
-    )
-    if already_member:
-        raise InvitationError(_("This person already has this role here."))
+    if panel is not None and role != PANEL_MEMBER:
+        raise InvitationError(_("An invitation to a panel is for the role panel member."))
+    if panel is not None and panel.tenant != scope.tenant_id:
+        raise InvitationError(_("This panel does not exist here."))
+    if panel is None:
+        already_member = await scope.exists(Membership).where(
+            (Membership.user.email == email) & (Membership.role == role)
+        )
+        if already_member:
+            raise InvitationError(_("This person already has this role here."))
     open_invitations = await scope.objects(Invitation).where(
         (Invitation.email == email) & (Invitation.role == role)
     )
-    if any(state_of(invitation) == InvitationState.OPEN for invitation in open_invitations):
+    same_kind = [
+        invitation for invitation in open_invitations
+        if panel is None or invitation.panel == panel.id
+    ]
+    if any(state_of(invitation) == InvitationState.OPEN for invitation in same_kind):
+        if panel is not None:
+            raise InvitationError(
+                _("This person already has an open invitation to this panel. Revoke it first to send a new one.")
+            )
         raise InvitationError(
             _("This person already has an open invitation for this role. Revoke it first to send a new one.")
         )
@@ -67,7 +93,11 @@ async def create_invitation(
         token_hash=token_hash,
         invited_by=inviter.id,
         expires_at=now() + timedelta(days=days),
+        panel=panel.id if panel is not None else None,
     )
+    after = {"email": email, "role": role, "expires_at": invitation.expires_at}
+    if panel is not None:
+        after["panel_id"] = panel.id
     async with engine().transaction():
         await invitation.save()
         await audit.record(
@@ -76,7 +106,7 @@ async def create_invitation(
             object_id=invitation.id,
             actor_id=inviter.id,
             tenant_id=scope.tenant_id,
-            after={"email": email, "role": role, "expires_at": invitation.expires_at},
+            after=after,
         )
     return invitation, token
 
@@ -155,6 +185,8 @@ async def accept_invitation(
             await scope.new(
                 Membership, user=user.id, role=invitation.role, display_name=display_name
             ).save()
+        if invitation.panel is not None:
+            await _activate_panel_membership(scope, invitation, user)
         await audit.record(
             "invitation.accepted",
             object_type="invitation",
@@ -164,6 +196,65 @@ async def accept_invitation(
             after={"role": invitation.role, "user_id": user.id},
         )
     return user
+
+
+async def _activate_panel_membership(scope: TenantScope, invitation: Invitation, user: User) -> None:
+    """The invited panel membership becomes active, for this person (inside the acceptance)."""
+    membership = await scope.objects(PanelMembership).where(
+        (PanelMembership.panel == invitation.panel)
+        & (PanelMembership.invited_email == invitation.email)
+        & (PanelMembership.status == "invited")
+    ).first()
+    if membership is None:
+        raise InvitationError(
+            _("This invitation to the panel has been withdrawn. Ask the person who invited you for a new one.")
+        )
+    other_row = await scope.exists(PanelMembership).where(
+        (PanelMembership.panel == invitation.panel)
+        & (PanelMembership.user == user.id)
+        & (PanelMembership.id != membership.id)
+    )
+    if other_row:
+        raise InvitationError(_("You are already a member of this panel."))
+    await scope.update(
+        PanelMembership,
+        {PanelMembership.status: "active", PanelMembership.user: user.id, PanelMembership.invited_email: ""},
+    ).where(PanelMembership.id == membership.id)
+    await audit.record(
+        "panel_membership.activated",
+        object_type="panel_membership",
+        object_id=membership.id,
+        actor_id=user.id,
+        tenant_id=scope.tenant_id,
+        before={"status": "invited"},
+        after={"status": "active", "user_id": user.id, "panel_id": invitation.panel},
+    )
+
+
+async def panel_of(scope: TenantScope, invitation: Invitation) -> Panel | None:
+    """The panel an invitation is for, or None for an invitation to a role only."""
+    if invitation.panel is None:
+        return None
+    return await scope.get_or_none(Panel, invitation.panel)
+
+
+async def open_invitations_for(scope: TenantScope, email: str) -> list[dict]:
+    """Open invitations in this tenant addressed to ``email``, with the panel's name if any."""
+    rows = await scope.select(
+        Invitation,
+        Invitation.id,
+        Invitation.role,
+        Invitation.expires_at,
+        Invitation.accepted_at,
+        Invitation.revoked_at,
+        Invitation.panel.as_alias("panel_id"),
+        Invitation.panel.name.as_alias("panel_name"),
+    ).where(Invitation.email == email).order_by(Invitation.created_at)
+    moment = now()
+    return [
+        row for row in rows
+        if row["accepted_at"] is None and row["revoked_at"] is None and row["expires_at"] > moment
+    ]
 
 
 async def list_invitations(scope: TenantScope) -> list[Invitation]:

@@ -1,3 +1,338 @@
-"""HTTP routes of this feature (thin controllers; the rules live in service.py)."""
+"""Panels and panel memberships (thin controllers; the rules live in service.py)."""
 
-route_handlers: list = []
+from __future__ import annotations
+
+from decimal import Decimal
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from portal.accounts.roles import POLICY_OFFICER, SUPPORT_CONTACT, TENANT_ADMIN
+from portal.core.context import flash
+from portal.core.forms import Form
+from portal.core.guards import requires_role
+from portal.core.i18n import N_, _
+from portal.core.mail import MailService
+from portal.core.settings import Settings
+from portal.core.states import TransitionError
+from portal.core.templating import page
+from portal.core.tenancy import TenantScope
+from portal.core.web import read_form, request_context, see_other
+from portal.panels import service
+from portal.panels.rules import (
+    AGE_BAND_LABELS,
+    AGE_BANDS,
+    MAX_MONTHLY_HOURS,
+    MEMBERSHIP_STATUS_LABELS,
+    MEMBERSHIP_STATUSES,
+    PANEL_KIND_LABELS,
+)
+from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
+
+MANAGERS = requires_role(TENANT_ADMIN, POLICY_OFFICER)
+READERS = requires_role(TENANT_ADMIN, POLICY_OFFICER, SUPPORT_CONTACT)
+DEFAULT_MONTHLY_HOURS = "8"
+NO_SUPPORT_CONTACT = ""
+
+
+def _base(tenancy: TenantScope) -> str:
+    return f"/t/{tenancy.tenant.slug}"
+
+
+def _labels() -> dict:
+    """Everything the panel templates need to turn stored values into words."""
+    return {
+        "kind_labels": PANEL_KIND_LABELS,
+        "age_band_labels": AGE_BAND_LABELS,
+        "status_labels": MEMBERSHIP_STATUS_LABELS,
+        "status_targets": service.status_targets,
+        "kinds": PANEL_KINDS,
+        "age_bands": AGE_BANDS,
+        "max_hours": MAX_MONTHLY_HOURS,
+    }
+
+
+def _hours(value) -> str:
+    """A budget as people write it: 8, 7.5 (no trailing zeros)."""
+    if value is None or value == "":
+        return ""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text
+
+
+# --- forms -------------------------------------------------------------------------------------
+
+
+def _read_panel_form(form: Form) -> dict:
+    return {
+        "name": form.text("name", _("Name"), max_length=120),
+        "kind": form.choice("kind", _("Kind of panel"), PANEL_KINDS),
+        "partner_organisation": form.text(
+            "partner_organisation", _("Partner organisation"), required=False, max_length=200
+        ),
+        "description": form.text("description", _("Description"), required=False, max_length=2000),
+    }
+
+
+async def _read_membership_form(form: Form, tenancy: TenantScope) -> dict:
+    contacts = await service.support_contacts(tenancy)
+    contact = form.choice(
+        "support_contact",
+        _("Support contact"),
+        [NO_SUPPORT_CONTACT, *(str(row["user_id"]) for row in contacts)],
+    )
+    return {
+        "age_band": form.choice("age_band", _("Age band"), AGE_BANDS),
+        "support_contact_id": int(contact) if contact and contact.isdigit() else None,
+        "monthly_hours_budget": form.decimal(
+            "monthly_hours_budget", _("Time budget per month"), minimum=0, maximum=MAX_MONTHLY_HOURS
+        ),
+    }
+
+
+def _fresh_invite_form() -> Form:
+    form = Form()
+    form.values["monthly_hours_budget"] = DEFAULT_MONTHLY_HOURS
+    return form
+
+
+# --- panels ------------------------------------------------------------------------------------
+
+
+def _panels_page(request: Request, panels, form: Form, status_code: int = 200) -> Template:
+    return page(
+        request,
+        "panels/index.html",
+        status_code=status_code,
+        panels=panels,
+        form=form,
+        can_manage=service.is_manager(request_context(request).roles),
+        **_labels(),
+    )
+
+
+@get("/panels", guards=[READERS], name="panels")
+async def panels_index(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
+    return _panels_page(request, await service.list_panels(tenancy), Form())
+
+
+@post("/panels", guards=[MANAGERS])
+async def create_panel(request: Request, tenancy: NamedDependency[TenantScope]) -> Template | Redirect:
+    form = await read_form(request)
+    values = _read_panel_form(form)
+    if form.is_valid:
+        try:
+            panel = await service.create_panel(tenancy, actor=request_context(request).user, **values)
+        except service.PanelError as error:
+            form.add_error(error.field or "name", str(error))
+    if not form.is_valid:
+        return _panels_page(request, await service.list_panels(tenancy), form, status_code=422)
+    flash(request.scope, _("The panel %(name)s has been created.", name=panel.name))
+    return see_other(f"{_base(tenancy)}/panels/{panel.id}")
+
+
+def _panel_page(
+    request: Request, detail: dict, invite_form: Form, *, status_code: int = 200, message: str | None = None
+) -> Template:
+    return page(
+        request,
+        "panels/detail.html",
+        status_code=status_code,
+        invite_form=invite_form,
+        message=message,
+        hours=_hours,
+        **detail,
+        **_labels(),
+    )
+
+
+@get("/panels/{panel_id:int}", guards=[READERS])
+async def panel_page(request: Request, tenancy: NamedDependency[TenantScope], panel_id: FromPath[int]) -> Template:
+    detail = await service.panel_detail(tenancy, panel_id, request_context(request))
+    return _panel_page(request, detail, _fresh_invite_form())
+
+
+@get("/panels/{panel_id:int}/edit", guards=[MANAGERS])
+async def edit_panel_form(request: Request, tenancy: NamedDependency[TenantScope], panel_id: FromPath[int]) -> Template:
+    panel = await tenancy.get(Panel, panel_id)
+    form = Form()
+    form.values.update(
+        name=panel.name,
+        kind=panel.kind,
+        partner_organisation=panel.partner_organisation,
+        description=panel.description,
+    )
+    return page(request, "panels/edit.html", panel=panel, form=form, **_labels())
+
+
+@post("/panels/{panel_id:int}/edit", guards=[MANAGERS])
+async def edit_panel(
+    request: Request, tenancy: NamedDependency[TenantScope], panel_id: FromPath[int]
+) -> Template | Redirect:
+    panel = await tenancy.get(Panel, panel_id)
+    form = await read_form(request)
+    values = _read_panel_form(form)
+    if form.is_valid:
+        try:
+            await service.update_panel(tenancy, panel, actor=request_context(request).user, **values)
+        except service.PanelError as error:
+            form.add_error(error.field or "name", str(error))
+    if not form.is_valid:
+        return page(request, "panels/edit.html", status_code=422, panel=panel, form=form, **_labels())
+    flash(request.scope, _("The panel has been saved."))
+    return see_other(f"{_base(tenancy)}/panels/{panel.id}")
+
+
+@post("/panels/{panel_id:int}/invite", guards=[MANAGERS])
+async def invite_member(
+    request: Request,
+    tenancy: NamedDependency[TenantScope],
+    mail: NamedDependency[MailService],
+    settings: NamedDependency[Settings],
+    panel_id: FromPath[int],
+) -> Template | Redirect:
+    context = request_context(request)
+    panel = await tenancy.get(Panel, panel_id)
+    form = await read_form(request)
+    email = form.email("email", _("Email address"))
+    values = await _read_membership_form(form, tenancy)
+    if form.is_valid:
+        try:
+            _membership, invitation, token = await service.invite_member(
+                tenancy,
+                panel,
+                inviter=context.user,
+                inviter_roles=context.roles,
+                email=email,
+                days=settings.invitation_days,
+                **values,
+            )
+        except service.PanelError as error:
+            form.add_error(error.field or "email", str(error))
+    if not form.is_valid:
+        detail = await service.panel_detail(tenancy, panel.id, context)
+        return _panel_page(request, detail, form, status_code=422)
+    tenant = tenancy.tenant
+    await mail.send(
+        "invitation",
+        email,
+        tenant.locale,
+        tenant_name=tenant.name,
+        role=invitation.role,
+        panel_name=panel.name,
+        inviter=context.display_name or context.user.name,
+        link=f"{settings.base_url}/t/{tenant.slug}/invitations/accept/{token}",
+        expires_at=invitation.expires_at,
+    )
+    flash(request.scope, _("The invitation to %(panel)s has been sent to %(email)s.", panel=panel.name, email=email))
+    return see_other(f"{_base(tenancy)}/panels/{panel.id}")
+
+
+# --- memberships -------------------------------------------------------------------------------
+
+
+def _membership_page(
+    request: Request, member: dict, panel: Panel, form: Form, contacts, *, status_code: int = 200,
+    message: str | None = None,
+) -> Template:
+    return page(
+        request,
+        "panels/member_edit.html",
+        status_code=status_code,
+        message=message,
+        member=member,
+        panel=panel,
+        form=form,
+        support_contacts=contacts,
+        **_labels(),
+    )
+
+
+@get("/panel-members/{panel_membership_id:int}/edit", guards=[MANAGERS])
+async def edit_membership_form(
+    request: Request, tenancy: NamedDependency[TenantScope], panel_membership_id: FromPath[int]
+) -> Template:
+    member = await service.membership_detail(tenancy, panel_membership_id)
+    panel = await tenancy.get(Panel, member["panel_id"])
+    form = Form()
+    form.values.update(
+        age_band=member["age_band"],
+        support_contact=str(member["support_contact_id"] or NO_SUPPORT_CONTACT),
+        monthly_hours_budget=_hours(member["monthly_hours_budget"]),
+    )
+    return _membership_page(request, member, panel, form, await service.support_contacts(tenancy))
+
+
+@post("/panel-members/{panel_membership_id:int}/edit", guards=[MANAGERS])
+async def edit_membership(
+    request: Request, tenancy: NamedDependency[TenantScope], panel_membership_id: FromPath[int]
+) -> Template | Redirect:
+    membership = await tenancy.get(PanelMembership, panel_membership_id)
+    form = await read_form(request)
+    values = await _read_membership_form(form, tenancy)
+    conflict = None
+    if form.is_valid:
+        try:
+            await service.update_membership(
+                tenancy, membership, actor=request_context(request).user, **values
+            )
+        except service.PanelError as error:
+            form.add_error(error.field or "age_band", str(error))
+        except TransitionError as error:
+            conflict = str(error)
+    if conflict or not form.is_valid:
+        member = await service.membership_detail(tenancy, membership.id)
+        panel = await tenancy.get(Panel, membership.panel)
+        contacts = await service.support_contacts(tenancy)
+        return _membership_page(
+            request, member, panel, form, contacts, status_code=409 if conflict else 422, message=conflict
+        )
+    flash(request.scope, _("The membership has been saved."))
+    return see_other(f"{_base(tenancy)}/panels/{membership.panel}")
+
+
+STATUS_MESSAGES = {
+    "active": N_("The membership is active again."),
+    "paused": N_("The membership has been paused."),
+    "withdrawn": N_("The membership has been withdrawn."),
+    "ended": N_("The membership has ended."),
+}
+
+
+@post("/panel-members/{panel_membership_id:int}/status", guards=[MANAGERS])
+async def change_status(
+    request: Request, tenancy: NamedDependency[TenantScope], panel_membership_id: FromPath[int]
+) -> Template | Redirect:
+    context = request_context(request)
+    membership = await tenancy.get(PanelMembership, panel_membership_id)
+    form = await read_form(request)
+    status = form.choice("status", _("Status"), MEMBERSHIP_STATUSES)
+    status_code = 422
+    if form.is_valid:
+        try:
+            await service.change_membership_status(tenancy, membership, actor=context.user, status=status)
+        except TransitionError as error:
+            form.add_error("status", str(error))
+            status_code = 409
+    if not form.is_valid:
+        detail = await service.panel_detail(tenancy, membership.panel, context)
+        return _panel_page(
+            request, detail, _fresh_invite_form(), status_code=status_code, message=form.errors["status"]
+        )
+    flash(request.scope, _(STATUS_MESSAGES[status]))
+    return see_other(f"{_base(tenancy)}/panels/{membership.panel}")
+
+
+route_handlers = [
+    panels_index,
+    create_panel,
+    panel_page,
+    edit_panel_form,
+    edit_panel,
+    invite_member,
+    edit_membership_form,
+    edit_membership,
+    change_status,
+]
