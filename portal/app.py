@@ -35,10 +35,15 @@ def _constant(value):
     return Provide(provide, sync_to_thread=False, use_cache=True)
 
 
+def create_mail_service(settings: Settings, template_engine=None) -> MailService:
+    template_engine = template_engine or create_template_engine()
+    return MailService(create_mailer(settings), template_engine.engine, settings.base_url)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     template_engine = create_template_engine()
-    mail = MailService(create_mailer(settings), template_engine.engine, settings.base_url)
+    mail = create_mail_service(settings, template_engine)
     database = engine()
 
     async def on_startup() -> None:

@@ -143,9 +143,13 @@ def demo(tenants_dir: Path) -> None:
     _settings()
 
     async def run() -> list[str]:
+        from portal.app import create_mail_service
+        from portal.demo import create_demo_content
+
         await migrate_database()
         report = await load_tenants(tenants_dir, demo_password=DEMO_PASSWORD)
         report.append(await _create_operator(*DEMO_OPERATOR, DEMO_PASSWORD))
+        report.extend(await create_demo_content(create_mail_service(get_settings())))
         return report
 
     try:

@@ -8,15 +8,31 @@ here; a route with an id parameter this test does not know fails until it is map
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from pathlib import Path
 
 from litestar.routes import HTTPRoute
 
 from portal.accounts.roles import ROLES
 from portal.accounts.tables import Membership
 from portal.core.tenancy import TenantScope
+from portal.cycles import service as cycles
+from portal.cycles.tables import PolicyCycle, Stage
 from portal.invitations import service as invitations
 from portal.invitations.tables import Invitation
-from tests.support import login, make_tenant, make_user, post_form
+from portal.panels import service as panels
+from portal.panels.tables import Panel, PanelMembership
+from portal.rounds import service as rounds
+from portal.rounds.tables import ConsultationRound, RoundDocument, RoundPanel
+from tests.support import (
+    build_panel,
+    build_round,
+    login,
+    make_cycle,
+    make_tenant,
+    make_user,
+    post_form,
+)
 
 TENANT_PREFIX = "/t/{tenant_slug:str}"
 PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
@@ -25,7 +41,14 @@ PARAMETER = re.compile(r"\{(\w+):(\w+)\}")
 ID_TABLES = {
     "invitation_id": Invitation,
     "membership_id": Membership,
+    "cycle_id": PolicyCycle,
+    "stage_id": Stage,
+    "panel_id": Panel,
+    "panel_membership_id": PanelMembership,
+    "round_id": ConsultationRound,
+    "document_id": RoundDocument,
 }
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 def tenant_routes(app) -> list[tuple[str, str]]:
@@ -37,7 +60,8 @@ def tenant_routes(app) -> list[tuple[str, str]]:
     return routes
 
 
-async def _tenant_with_objects(slug: str):
+async def _tenant_with_objects(slug: str, upload_dir: Path):
+    """A tenant with one object of every kind a tenant route can name by id."""
     tenant = await make_tenant(slug)
     admin = await make_user(f"admin@{slug}.example", tenant=tenant, roles=ROLES)
     scope = TenantScope(tenant)
@@ -45,9 +69,25 @@ async def _tenant_with_objects(slug: str):
         scope, inviter=admin, inviter_roles=set(ROLES), email=f"guest@{slug}.example",
         role="panel_member", days=14,
     )
+    cycle = await make_cycle(tenant, owner=admin)
+    stage = await scope.objects(Stage).where(Stage.cycle == cycle.id).first()
+    stage = await cycles.open_stage(scope, stage, actor=admin)
+    panel = await build_panel(tenant, f"Ouderpanel {slug}")
+    membership, _, _ = await panels.invite_member(
+        scope, panel, inviter=admin, inviter_roles=set(ROLES), email=f"ouder@{slug}.example",
+        age_band="27_plus", support_contact_id=None, monthly_hours_budget=Decimal("8"), days=14,
+    )
+    round_ = await build_round(tenant, stage, panels=[panel])
+    document = await rounds.add_document(scope, round_, "plan.pdf", PDF, upload_dir, admin)
     ids = {
         "invitation_id": (await scope.objects(Invitation).first()).id,
         "membership_id": (await scope.objects(Membership).first()).id,
+        "cycle_id": cycle.id,
+        "stage_id": stage.id,
+        "panel_id": panel.id,
+        "panel_membership_id": membership.id,
+        "round_id": round_.id,
+        "document_id": document.id,
     }
     return tenant, ids, token
 
@@ -72,9 +112,9 @@ async def request(client, method: str, path: str):
     return await post_form(client, path, {"email": "x@example.nl", "role": "panel_member"})
 
 
-async def test_every_tenant_route_refuses_another_tenants_ids(app, client):
-    await _tenant_with_objects("alpha")
-    _beta, beta_ids, beta_token = await _tenant_with_objects("beta")
+async def test_every_tenant_route_refuses_another_tenants_ids(app, client, settings):
+    await _tenant_with_objects("alpha", settings.upload_dir)
+    _beta, beta_ids, beta_token = await _tenant_with_objects("beta", settings.upload_dir)
     await login(client, "admin@alpha.example")
     routes = tenant_routes(app)
     assert len(routes) >= 8
@@ -89,19 +129,20 @@ async def test_every_tenant_route_refuses_another_tenants_ids(app, client):
     assert checked >= 4
 
 
-async def test_the_same_routes_work_with_own_ids(app, client):
-    """The refusal above is about the tenant, not a broken route: own ids are found."""
-    _alpha, alpha_ids, alpha_token = await _tenant_with_objects("alpha")
+async def test_the_same_routes_work_with_own_ids(app, client, settings):
+    """The refusal above is about the tenant, not a broken route: own ids are found.
+    Reading routes go first, so that a removal does not hide an object from a later read."""
+    _alpha, alpha_ids, alpha_token = await _tenant_with_objects("alpha", settings.upload_dir)
     await login(client, "admin@alpha.example")
-    for method, path in tenant_routes(app):
+    for method, path in sorted(tenant_routes(app), key=lambda route: route[0] != "GET"):
         url = fill(path, "alpha", alpha_ids, alpha_token)
         response = await request(client, method, url)
         assert response.status_code != 404, f"{method} {url} gave 404 with its own ids"
 
 
-async def test_members_of_one_tenant_get_no_pages_of_another(app, client):
-    await _tenant_with_objects("alpha")
-    _beta, beta_ids, beta_token = await _tenant_with_objects("beta")
+async def test_members_of_one_tenant_get_no_pages_of_another(app, client, settings):
+    await _tenant_with_objects("alpha", settings.upload_dir)
+    _beta, beta_ids, beta_token = await _tenant_with_objects("beta", settings.upload_dir)
     await login(client, "admin@alpha.example")
     for method, path in tenant_routes(app):
         if path.endswith("/invitations/accept/{token:str}"):
@@ -109,3 +150,18 @@ async def test_members_of_one_tenant_get_no_pages_of_another(app, client):
         url = fill(path, "beta", beta_ids, beta_token)
         response = await request(client, method, url)
         assert response.status_code in (403, 404), f"{method} {url} gave {response.status_code}"
+
+
+async def test_ids_of_another_tenant_in_form_fields_are_refused(client, settings):
+    """Ids also travel in forms: another tenant's panel cannot be invited into a round."""
+    _alpha, alpha_ids, _ = await _tenant_with_objects("alpha", settings.upload_dir)
+    beta, beta_ids, _ = await _tenant_with_objects("beta", settings.upload_dir)
+    await login(client, "admin@alpha.example")
+    response = await post_form(
+        client, f"/t/alpha/rounds/{alpha_ids['round_id']}/panels", {"panel_id": str(beta_ids["panel_id"])}
+    )
+    assert response.status_code in (404, 422)
+    invited = await TenantScope(_alpha).select(RoundPanel, RoundPanel.panel).where(
+        RoundPanel.round == alpha_ids["round_id"]
+    )
+    assert {row["panel"] for row in invited} == {alpha_ids["panel_id"]}

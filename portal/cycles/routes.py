@@ -25,6 +25,7 @@ from portal.cycles.rules import (
     requires_reasoned_response,
 )
 from portal.cycles.tables import PARTICIPATION_FORMS, PolicyCycle, Stage
+from portal.rounds.service import stage_rounds_context
 
 MANAGER_ROLES = (TENANT_ADMIN, POLICY_OFFICER)
 MANAGERS = requires_role(*MANAGER_ROLES)
@@ -307,19 +308,23 @@ async def _stage_page(
     error: str | None = None,
 ) -> Template:
     view = await service.cycle_with_stages(tenancy, stage.cycle)
-    item = view.item(stage.id)
+    # The stage's rounds and warnings, as the rounds feature shows them to this person.
+    rounds = await stage_rounds_context(tenancy, stage, request_context(request))
     return page(
         request,
         "cycles/stage.html",
         status_code=status_code,
-        stage=stage,
-        item=item,
-        cycle=view.cycle,
-        stage_count=len(view.stages),
-        can_manage=_can_manage(request),
-        requires_reasoned_response=requires_reasoned_response,
-        error=error,
-        **_labels(),
+        **{
+            **rounds,
+            "stage": stage,
+            "item": view.item(stage.id),
+            "cycle": view.cycle,
+            "stage_count": len(view.stages),
+            "can_manage": _can_manage(request),
+            "requires_reasoned_response": requires_reasoned_response,
+            "error": error,
+            **_labels(),
+        },
     )
 
 

@@ -67,6 +67,7 @@ class CycleSummary:
     policy_domain: str
     status: str
     owner_name: str
+    owner_id: int | None = None
     stage_count: int = 0
     closed_count: int = 0
     open_stage_names: list[str] = field(default_factory=list)
@@ -146,6 +147,7 @@ async def list_cycles(scope: TenantScope) -> list[CycleSummary]:
             policy_domain=row["policy_domain"],
             status=row["status"],
             owner_name=names.get(row["owner"]) or row["owner.name"] or "",
+            owner_id=row["owner"],
         )
         for row in cycles
     }

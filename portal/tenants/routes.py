@@ -21,11 +21,13 @@ from portal.invitations.routes import route_handlers as invitation_handlers
 from portal.panels.routes import route_handlers as panel_handlers
 from portal.rounds.routes import route_handlers as round_handlers
 from portal.tenants import service
+from portal.tenants.dashboard import dashboard
 
 
 @get("/", guards=[requires_member], name="tenant_home")
 async def tenant_home(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
-    return page(request, "tenants/home.html", tenant=tenancy.tenant)
+    sections = await dashboard(tenancy, request_context(request))
+    return page(request, "tenants/home.html", tenant=tenancy.tenant, sections=sections)
 
 
 @get("/members", guards=[requires_role(TENANT_ADMIN, POLICY_OFFICER)])

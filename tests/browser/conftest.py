@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from portal.app import create_mail_service
 from portal.cli import DEMO_OPERATOR, DEMO_PASSWORD, _create_operator
-from portal.core.settings import PROJECT_ROOT
+from portal.core.settings import PROJECT_ROOT, load_settings
+from portal.demo import create_demo_content
 from portal.tenants.loader import load_tenants
 from tests.support import run_sync
 
@@ -55,6 +57,7 @@ def demo_server(live_server):
     async def load() -> None:
         await load_tenants(PROJECT_ROOT / "tenants", demo_password=DEMO_PASSWORD)
         await _create_operator(*DEMO_OPERATOR, DEMO_PASSWORD)
+        await create_demo_content(create_mail_service(load_settings()))
 
     run_sync(load())
     return live_server
