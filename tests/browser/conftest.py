@@ -120,8 +120,13 @@ def page(new_page):
 
 def log_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/login")
-    page.get_by_label("E-mailadres").fill(email)
-    page.get_by_label("Wachtwoord").fill(password)
-    page.get_by_role("button", name="Inloggen").click()
+    fill_login_form(page, email, password)
+
+
+def fill_login_form(page, email: str, password: str = DEMO_PASSWORD) -> None:
+    """The login form, in whichever language the page is shown."""
+    page.locator("#field-email").fill(email)
+    page.locator("#field-password").fill(password)
+    page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
     settle(page)
