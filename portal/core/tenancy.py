@@ -18,6 +18,8 @@ from portal.tenants.tables import Tenant
 
 T = TypeVar("T", bound=Table)
 
+MAX_ID = 2**63 - 1  # the largest id either database can store
+
 
 class TenantOwned:
     """Mixin: the row belongs to exactly one tenant (indexed foreign key)."""
@@ -59,6 +61,8 @@ class TenantScope:
         return self._owned(table)(tenant=self.tenant_id, **values)
 
     async def get_or_none(self, table: type[T], row_id: int) -> T | None:
+        if not 0 < row_id <= MAX_ID:
+            return None  # no such row; and the database would refuse the number itself
         return await self.objects(table).where(table._meta.primary_key == row_id).first()
 
     async def get(self, table: type[T], row_id: int) -> T:

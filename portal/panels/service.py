@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Protocol
 
+from litestar.exceptions import NotFoundException
 from piccolo.querystring import QueryString
 
 from portal.accounts.roles import PANEL_MEMBER, POLICY_OFFICER, SUPPORT_CONTACT, TENANT_ADMIN
@@ -19,7 +20,7 @@ from portal.core import audit
 from portal.core.database import engine
 from portal.core.i18n import _
 from portal.core.states import TransitionError, check_transition
-from portal.core.tenancy import TenantScope
+from portal.core.tenancy import MAX_ID, TenantScope
 from portal.invitations import service as invitations
 from portal.invitations.tables import Invitation
 from portal.panels.rules import AGE_BANDS, MAX_MONTHLY_HOURS, MEMBERSHIP_TRANSITIONS
@@ -481,11 +482,13 @@ async def panel_detail(scope: TenantScope, panel_id: int, viewer: Viewer) -> dic
 
 async def membership_detail(scope: TenantScope, panel_membership_id: int) -> dict:
     """One membership with its display names (404 for another tenant's id)."""
-    row = await scope.select(PanelMembership, *_member_columns()).where(
-        PanelMembership.id == panel_membership_id
-    ).first()
+    row = None
+    if 0 < panel_membership_id <= MAX_ID:
+        row = await scope.select(PanelMembership, *_member_columns()).where(
+            PanelMembership.id == panel_membership_id
+        ).first()
     if row is None:
-        await scope.get(PanelMembership, panel_membership_id)  # raises the 404
+        raise NotFoundException()
     return row
 
 
