@@ -7,6 +7,19 @@ from portal.core.audit import AuditEntry
 from portal.core.mail import OutboxMessage
 from portal.core.settings import PROJECT_ROOT
 from portal.cycles.tables import PolicyCycle, Stage, StageTemplateStep
+from portal.deliberation.tables import (
+    DigestItem,
+    NotificationSetting,
+    Poll,
+    PollOption,
+    PollVote,
+    Post,
+    PostReport,
+    PostRevision,
+    Reaction,
+    Thread,
+    ThreadRead,
+)
 from portal.invitations.tables import Invitation
 from portal.panels.tables import Panel, PanelMembership
 from portal.rounds.tables import ConsultationRound, RoundDocument, RoundPanel
@@ -26,6 +39,17 @@ TABLES = [
     ConsultationRound,
     RoundPanel,
     RoundDocument,
+    Thread,
+    Post,
+    PostRevision,
+    Reaction,
+    PostReport,
+    Poll,
+    PollOption,
+    PollVote,
+    ThreadRead,
+    NotificationSetting,
+    DigestItem,
     AuditEntry,
     OutboxMessage,
 ]

@@ -12,4 +12,6 @@ class Tenant(Table):
     locale = Varchar(length=5, default="nl")
     # Logo and colours as design-token overrides, see portal/tenants/theme.py.
     theme = JSON(default={})
+    # Tenant settings (see portal/tenants/settings.py for the keys and their defaults).
+    settings = JSON(default={})
     created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,1 @@
+"""Deliberation in a consultation round: threads, posts, reactions, polls, moderation, live updates."""
