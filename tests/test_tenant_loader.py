@@ -88,7 +88,7 @@ async def test_changed_theme_updates_the_tenant(tmp_path):
     write(directory, "alpha.toml")
     await load_tenants(directory)
     write(directory, "alpha.toml", text=broken('"#1f4e79"', '"#00568b"'))
-    assert await load_tenants(directory) == ["alpha: updated name, kind, locale or theme"]
+    assert await load_tenants(directory) == ["alpha: updated theme"]
 
 
 @pytest.mark.parametrize(
@@ -226,4 +226,19 @@ async def test_demo_member_panel_fields_are_checked(tmp_path, addition, field):
     path = write(tmp_path, "alpha.toml")
     path.write_text(path.read_text() + addition + "\n")  # joins the last [[demo.members]]
     with pytest.raises(TenantFileError, match=re.escape(field)):
+        await load_tenants(tmp_path)
+
+
+async def test_settings_are_loaded_and_checked(tmp_path):
+    from portal.tenants.settings import tenant_setting
+
+    path = write(tmp_path, "alpha.toml")
+    text = path.read_text().replace("[theme]", "[settings]\nreport_hide_threshold = 5\n\n[theme]")
+    path.write_text(text)
+    await load_tenants(tmp_path)
+    tenant = await Tenant.objects().where(Tenant.slug == "alpha").first()
+    assert tenant_setting(tenant, "report_hide_threshold") == 5
+    assert tenant_setting(tenant, "post_edit_minutes") == 30
+    path.write_text(text.replace("report_hide_threshold = 5", "report_hide_treshold = 5"))
+    with pytest.raises(TenantFileError, match=r"settings\.report_hide_treshold.*not a setting"):
         await load_tenants(tmp_path)

@@ -22,6 +22,8 @@ from portal.cycles.tables import PARTICIPATION_FORMS, StageTemplateStep
 from portal.panels.rules import AGE_BANDS
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
 from portal.tenants.tables import Tenant
+from portal.tenants.settings import DEFAULTS as SETTING_DEFAULTS
+from portal.tenants.settings import settings_of
 from portal.tenants.theme import theme_of, theme_problems
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -55,6 +57,7 @@ class TenantDefinition:
     kind: str
     locale: str
     theme: dict
+    settings: dict
     stages: list[dict]
     panels: list[dict]
     staff: list[Person]
@@ -114,7 +117,7 @@ def parse_tenant_file(path: Path) -> TenantDefinition:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise TenantFileError(path, "(file)", f"is not valid TOML: {error}") from error
-    known = {"slug", "name", "kind", "locale", "theme", "stages", "panels", "staff", "demo"}
+    known = {"slug", "name", "kind", "locale", "theme", "settings", "stages", "panels", "staff", "demo"}
     for key in data:
         if key not in known:
             reader.fail(key, f"is not a known field (known: {', '.join(sorted(known))})")
@@ -126,6 +129,14 @@ def parse_tenant_file(path: Path) -> TenantDefinition:
         reader.fail("theme", "must be a table ([theme])")
     for key, problem in theme_problems(theme).items():
         reader.fail(f"theme.{key}", problem)
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        reader.fail("settings", "must be a table ([settings])")
+    for key, value in settings.items():
+        if key not in SETTING_DEFAULTS:
+            reader.fail(f"settings.{key}", f"is not a setting (known: {', '.join(SETTING_DEFAULTS)})")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000:
+            reader.fail(f"settings.{key}", f"must be a whole number from 1 to 10000, got {value!r}")
     stages = [
         {
             "position": index,
@@ -179,6 +190,7 @@ def parse_tenant_file(path: Path) -> TenantDefinition:
         kind=reader.one_of(data, "kind", "", KINDS),
         locale=reader.one_of(data, "locale", "", LOCALES, "nl"),
         theme=theme,
+        settings=settings,
         stages=stages,
         panels=panels,
         staff=staff,
@@ -229,6 +241,7 @@ async def _apply(definition: TenantDefinition, demo_password: str | None) -> lis
         "kind": definition.kind,
         "locale": definition.locale,
         "theme": definition.theme,
+        "settings": definition.settings,
     }
     tenant = await Tenant.objects().where(Tenant.slug == definition.slug).first()
     if tenant is None:
@@ -239,9 +252,11 @@ async def _apply(definition: TenantDefinition, demo_password: str | None) -> lis
     else:
         before = {key: getattr(tenant, key) for key in values}
         before["theme"] = theme_of(tenant)
+        before["settings"] = settings_of(tenant)
         if before != values:
             await Tenant.update(values).where(Tenant.id == tenant.id)
-            report.append(f"{definition.slug}: updated name, kind, locale or theme")
+            changed = ", ".join(key for key in values if before[key] != values[key])
+            report.append(f"{definition.slug}: updated {changed}")
             await _audit(tenant, "tenant.updated", before=before, after=values)
     scope = TenantScope(tenant)
     report.extend(await _apply_stages(scope, definition))

@@ -12,8 +12,11 @@ DEFAULTS = {
 }
 
 
-def tenant_setting(tenant, key: str):
+def settings_of(tenant) -> dict:
+    """The tenant's own settings as a dict (SQLite hands JSON columns back as text)."""
     settings = tenant.settings
-    if isinstance(settings, str):
-        settings = json.loads(settings or "{}")
-    return (settings or {}).get(key, DEFAULTS[key])
+    return json.loads(settings or "{}") if isinstance(settings, str) else dict(settings or {})
+
+
+def tenant_setting(tenant, key: str):
+    return settings_of(tenant).get(key, DEFAULTS[key])
