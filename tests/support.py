@@ -11,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import uvicorn
+from markupsafe import escape
 
 from portal.accounts.tables import Membership, User
+from portal.core.i18n import translations_for
 from portal.core.mail import OutboxMessage
 from portal.core.security import hash_password
 from portal.core.tenancy import TenantScope
@@ -79,6 +81,12 @@ async def outbox(recipient: str | None = None) -> list[OutboxMessage]:
     if recipient:
         query = query.where(OutboxMessage.recipient == recipient)
     return await query
+
+
+def nl(message: str, **variables) -> str:
+    """``message`` as the default (Dutch) page shows it: translated when the catalogue has it."""
+    text = translations_for("nl").gettext(message)
+    return str(escape(text % variables if variables else text))
 
 
 def link_in(body: str) -> str:
@@ -250,3 +258,124 @@ async def build_round(tenant: Tenant, stage, *, title: str = "Inkoop: wat moet b
     for panel in panels:
         await scope.new(RoundPanel, round=round_.id, panel=panel.id).save()
     return round_
+
+
+# --- deliberation: moderation and notifications (helper D) -------------------------------------
+
+
+async def build_thread_row(tenant: Tenant, round_, panel=None, *, title: str = "Gesprek",
+                           is_main: bool = True, created_by: User | None = None):
+    """A thread made directly as a row (``panel`` None: the joint thread of the round)."""
+    from portal.deliberation.tables import Thread
+
+    thread = TenantScope(tenant).new(
+        Thread, round=round_.id, panel=panel.id if panel else None, title=title, is_main=is_main,
+        created_by=created_by.id if created_by else None,
+    )
+    await thread.save()
+    return thread
+
+
+async def build_post_row(tenant: Tenant, thread, author: User | None, body: str = "Een bericht.",
+                         *, parent=None, **values):
+    """A post made directly as a row; ``body_html`` is the body in a paragraph (escaped)."""
+    from markupsafe import escape
+
+    from portal.deliberation.tables import Post
+
+    post = TenantScope(tenant).new(
+        Post, thread=thread.id, parent=parent.id if parent else None,
+        depth=(parent.depth + 1) if parent else 0, author=author.id if author else None,
+        body_markdown=body, body_html=f"<p>{escape(body)}</p>", **values,
+    )
+    await post.save()
+    return post
+
+
+async def build_moderation_world(tenant: Tenant) -> dict:
+    """A sent round to the parent panel (four members, one support contact) and a youth panel;
+    the parent panel's thread with a post by the first member. Keys: officer, supporter,
+    council, members (list), youth_member, parents, youth, round, thread, post."""
+    officer = await make_user("beleid@alpha.example", tenant=tenant, roles=("policy_officer",),
+                              name="Beleid", display_name="Beleidsmedewerker")
+    supporter = await make_user("steun@alpha.example", tenant=tenant, roles=("support_contact",),
+                                name="Steun", display_name="Begeleider")
+    council = await make_user("raad@alpha.example", tenant=tenant, roles=("council_member",))
+    stage = await build_stage(tenant)
+    parents = await build_panel(tenant, "Ouderpanel", "parents")
+    youth = await build_panel(tenant, "Jongerenpanel", "youth")
+    members = [
+        await build_panel_member(tenant, parents, f"ouder{number}@alpha.example",
+                                 display_name=f"Ouder {number}", support_contact=supporter)
+        for number in range(1, 5)
+    ]
+    youth_member = await build_panel_member(tenant, youth, "sky@alpha.example", display_name="Sky")
+    round_ = await build_round(tenant, stage, status="sent", panels=(parents, youth))
+    thread = await build_thread_row(tenant, round_, parents, title="Ouderpanel: wat moet beter?")
+    post = await build_post_row(tenant, thread, members[0], "Mijn ervaring met de wachtlijst.")
+    return {
+        "officer": officer, "supporter": supporter, "council": council, "members": members,
+        "youth_member": youth_member, "parents": parents, "youth": youth, "round": round_,
+        "thread": thread, "post": post,
+    }
+
+
+# --- live updates (issue 4, part C) ---------------------------------------------------------------
+
+
+class EventStream:
+    """A server-sent-event response read as a browser's EventSource reads it: message by
+    message; comment lines (``: connected``, ``: heartbeat``) are kept in ``comments``."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self._lines = response.aiter_lines()
+        self.comments: list[str] = []
+        self.seen: list[str] = []
+
+    async def _line(self, deadline: float, waiting_for: str) -> str:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no {waiting_for} in time; the stream said:\n" + "\n".join(self.seen))
+        try:
+            line = await asyncio.wait_for(anext(self._lines), remaining)
+        except TimeoutError:
+            raise TimeoutError(
+                f"no {waiting_for} in time; the stream said:\n" + "\n".join(self.seen)
+            ) from None
+        self.seen.append(line)
+        if line.startswith(":"):
+            self.comments.append(line[1:].strip())
+        return line
+
+    async def next_message(self, timeout: float = 5.0) -> dict:
+        """The next message with data: ``{"data": ..., "id": ..., "event": ...}``."""
+        deadline = time.monotonic() + timeout
+        fields: dict = {}
+        data: list[str] = []
+        while True:
+            line = await self._line(deadline, "message")
+            if line == "":
+                if data:
+                    return {**fields, "data": "\n".join(data)}
+                fields = {}
+            elif not line.startswith(":"):
+                name, _, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if name == "data":
+                    data.append(value)
+                else:
+                    fields[name] = value
+
+    async def message_with(self, text: str, timeout: float = 5.0) -> dict:
+        """The first message whose data contains ``text`` (earlier ones are passed over)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            message = await self.next_message(max(deadline - time.monotonic(), 0.001))
+            if text in message["data"]:
+                return message
+
+    async def wait_for_comment(self, text: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.comments:
+            await self._line(deadline, f"': {text}'")

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from markupsafe import escape
-
 from portal.accounts.tables import PasswordResetToken, User
 from portal.core.errors import CSRF_MESSAGE
-from portal.core.i18n import translations_for
 from portal.core.sessions import COOKIE_NAME
 from portal.invitations.tables import Invitation
 from tests.support import (
@@ -19,18 +16,13 @@ from tests.support import (
     login,
     make_tenant,
     make_user,
+    nl,
     outbox,
     post_form,
 )
 
 EMAIL = "anna@alpha.example"
 NEW_PASSWORD = "a-brand-new-secret-42"
-
-
-def nl(message: str, **variables) -> str:
-    """``message`` as the default (Dutch) page shows it: translated when the catalogue has it."""
-    text = translations_for("nl").gettext(message)
-    return str(escape(text % variables if variables else text))
 
 
 async def anna():

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from markupsafe import escape
 
 from portal.accounts.tables import Membership, User
 from portal.core.audit import AuditEntry
-from portal.core.i18n import translations_for
 from portal.core.security import hash_token
 from portal.core.tenancy import TenantScope
 from portal.invitations.tables import Invitation
@@ -20,6 +18,7 @@ from tests.support import (
     login,
     make_tenant,
     make_user,
+    nl,
     outbox,
     post_form,
 )
@@ -27,12 +26,6 @@ from tests.support import (
 NEW = "new@x.example"
 GOOD_PASSWORD = "a-long-enough-password"
 GONE = (404, 409, 410)  # a link that no longer works: not found, conflict or gone
-
-
-def nl(message: str, **variables) -> str:
-    """``message`` as the default (Dutch) page shows it: translated when the catalogue has it."""
-    text = translations_for("nl").gettext(message)
-    return str(escape(text % variables if variables else text))
 
 
 @pytest.fixture

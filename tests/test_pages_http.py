@@ -9,22 +9,14 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
-from markupsafe import escape
 
 from portal.accounts.tables import Membership
 from portal.core.database import engine, is_sqlite
-from portal.core.i18n import translations_for
 from portal.core.mail import Email, SmtpMailer
 from portal.core.settings import SmtpSettings
 from portal.core.tenancy import TenantScope
 from portal.invitations.tables import Invitation
-from tests.support import free_port, link_in, login, make_tenant, make_user, outbox, post_form
-
-
-def nl(message: str, **variables) -> str:
-    """``message`` as the default (Dutch) page shows it: translated when the catalogue has it."""
-    text = translations_for("nl").gettext(message)
-    return str(escape(text % variables if variables else text))
+from tests.support import free_port, link_in, login, make_tenant, make_user, nl, outbox, post_form
 
 
 def assert_friendly(response, status: int, title: str) -> None:

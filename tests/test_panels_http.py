@@ -5,24 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from markupsafe import escape
 
 from portal.accounts.tables import Membership, User
 from portal.core.audit import AuditEntry
-from portal.core.i18n import translations_for
 from portal.core.tenancy import TenantScope
 from portal.invitations.tables import Invitation
 from portal.panels.tables import Panel, PanelMembership
-from tests.support import Browser, link_in, login, make_tenant, make_user, outbox, post_form
+from tests.support import Browser, link_in, login, make_tenant, make_user, nl, outbox, post_form
 
 GOOD_PASSWORD = "a-long-enough-password"
 NEW = "nieuw@x.example"
-
-
-def nl(message: str, **variables) -> str:
-    """``message`` as the default (Dutch) page shows it: translated when the catalogue has it."""
-    text = translations_for("nl").gettext(message)
-    return str(escape(text % variables if variables else text))
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from markupsafe import escape
 
 from portal.core.audit import AuditEntry
-from portal.core.i18n import translations_for
 from portal.core.tenancy import TenantScope
 from portal.rounds import service
 from portal.rounds.rules import MAX_DOCUMENT_BYTES
@@ -25,18 +23,13 @@ from tests.support import (
     login,
     make_tenant,
     make_user,
+    nl,
     outbox,
     post_form,
 )
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def nl(message: str, **variables) -> str:
-    """``message`` as the default (Dutch) page shows it: translated when the catalogue has it."""
-    text = translations_for("nl").gettext(message)
-    return str(escape(text % variables if variables else text))
 
 
 def in_days(days: int) -> str:

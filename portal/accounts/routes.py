@@ -115,12 +115,7 @@ async def reset_password(request: Request, token: FromPath[str]) -> Template | R
     if reset is None:
         return page(request, "accounts/reset_invalid.html", status_code=404)
     form = await read_form(request)
-    password = form.text("password", _("New password"), strip=False, max_length=500)
-    problem = service.password_problem(password, form.raw("password_confirmation"))
-    if problem and "password" not in form.errors:
-        form.add_error("password", problem)
-    form.values.pop("password", None)
-    form.values.pop("password_confirmation", None)
+    password = service.read_new_password(form, _("New password"))
     if not form.is_valid:
         return page(request, "accounts/reset_password.html", status_code=422, form=form, token=token)
     await service.reset_password(reset, password)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from portal.accounts.tables import Membership, PasswordResetToken, User
 from portal.core import audit
 from portal.core.database import engine
+from portal.core.forms import Form
 from portal.core.i18n import _
 from portal.core.security import (
     MAX_PASSWORD_LENGTH,
@@ -32,6 +33,18 @@ def password_problem(password: str, confirmation: str | None = None) -> str | No
     if confirmation is not None and password != confirmation:
         return _("The two passwords are not the same.")
     return None
+
+
+def read_new_password(form: Form, label: str) -> str:
+    """The new password from the fields ``password`` and ``password_confirmation``, checked with
+    ``password_problem``; neither is kept to show in the form again."""
+    password = form.text("password", label, strip=False, max_length=500)
+    problem = password_problem(password, form.raw("password_confirmation"))
+    if problem:
+        form.add_error("password", problem)
+    form.values.pop("password", None)
+    form.values.pop("password_confirmation", None)
+    return password
 
 
 async def find_user_by_email(email: str) -> User | None:

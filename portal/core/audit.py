@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -11,6 +11,9 @@ from piccolo.table import Table
 
 from portal.accounts.tables import User
 from portal.tenants.tables import Tenant
+
+if TYPE_CHECKING:
+    from portal.core.tenancy import TenantScope
 
 
 class AuditEntry(Table):
@@ -49,4 +52,26 @@ async def record(
             before=_snapshot(before),
             after=_snapshot(after),
         )
+    )
+
+
+async def record_in(
+    scope: TenantScope,
+    action: str,
+    object_type: str,
+    object_id: int,
+    actor: User | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """``record`` a change in the scope's tenant, made by ``actor`` (None: by the system)."""
+    await record(
+        action,
+        object_type=object_type,
+        object_id=object_id,
+        actor_id=actor.id if actor else None,
+        tenant_id=scope.tenant_id,
+        before=before,
+        after=after,
     )

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
 from portal.core.i18n import _
 
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TIME_PATTERN = re.compile(r"^\d{2}:\d{2}(:\d{2})?$")
 DECIMAL_PATTERN = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Control characters other than tab and newlines have no place in text a person typed.
@@ -32,6 +34,16 @@ class Form:
 
     def add_error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
+
+    @contextmanager
+    def catch_as_error(self, error_type: type[Exception], name: str) -> Iterator[None]:
+        """A rule the block's service call refuses (``error_type``) becomes the message of the
+        field the error names in its ``field``, else of ``name``; the handler then shows the form
+        again."""
+        try:
+            yield
+        except error_type as error:
+            self.add_error(getattr(error, "field", None) or name, str(error))
 
     def raw(self, name: str) -> str:
         """The submitted text, without control characters; kept to show in the form again."""

@@ -168,13 +168,10 @@ async def create_cycle(request: Request, tenancy: NamedDependency[TenantScope]) 
     form = await read_form(request)
     officers = await service.policy_officers(tenancy)
     values = _cycle_form(form, officers)
-    cycle = None
     if form.is_valid:
-        try:
+        with form.catch_as_error(service.CycleError, "owner"):
             cycle = await service.create_cycle(tenancy, actor=_actor(request), **values)
-        except service.CycleError as error:
-            form.add_error("owner", str(error))
-    if cycle is None:
+    if not form.is_valid:
         return await _cycle_form_page(request, tenancy, form, officers=officers, status_code=422)
     flash(request.scope, _("The policy cycle %(title)s has been created.", title=cycle.title))
     return see_other(f"{_base(tenancy)}/cycles/{cycle.id}")
@@ -237,10 +234,8 @@ async def edit_cycle(
     officers = await _owner_choices(tenancy, cycle)
     values = _cycle_form(form, officers)
     if form.is_valid:
-        try:
+        with form.catch_as_error(service.CycleError, "owner"):
             await service.update_cycle(tenancy, cycle, actor=_actor(request), **values)
-        except service.CycleError as error:
-            form.add_error("owner", str(error))
     if not form.is_valid:
         return await _cycle_form_page(
             request, tenancy, form, cycle=cycle, officers=officers, status_code=422
@@ -377,14 +372,21 @@ async def _stage_item_fragment(
     )
 
 
+async def _stage_refusal(
+    request: Request, tenancy: TenantScope, stage: Stage, error: str, *, inline: bool
+) -> Template:
+    """A refused change to a stage (409): in its timeline item for an inline edit, else on its page."""
+    if inline:
+        return await _stage_item_fragment(request, tenancy, stage, status_code=409, error=error)
+    return await _stage_page(request, tenancy, stage, status_code=409, error=error)
+
+
 @get("/stages/{stage_id:int}/edit", guards=[MANAGERS])
 async def edit_stage_form(request: Request, tenancy: NamedDependency[TenantScope], stage_id: FromPath[int]) -> Template:
     stage = await tenancy.get(Stage, stage_id)
     inline = is_htmx_partial(request) and request.query_params.get("inline") == "1"
     if stage.status == "closed":
-        if inline:
-            return await _stage_item_fragment(request, tenancy, stage, status_code=409, error=_closed_refusal())
-        return await _stage_page(request, tenancy, stage, status_code=409, error=_closed_refusal())
+        return await _stage_refusal(request, tenancy, stage, _closed_refusal(), inline=inline)
     form = _stage_form_values(stage, _stage_prefix(stage, inline))
     return await _stage_edit_page(request, tenancy, stage, form, inline=inline)
 
@@ -399,17 +401,13 @@ async def edit_stage(
     prefix = _stage_prefix(stage, inline)
     values = {**_stage_form(form, prefix), **_stage_dates(form, prefix)}
     if stage.status == "closed":
-        if inline:
-            return await _stage_item_fragment(request, tenancy, stage, status_code=409, error=_closed_refusal())
-        return await _stage_page(request, tenancy, stage, status_code=409, error=_closed_refusal())
+        return await _stage_refusal(request, tenancy, stage, _closed_refusal(), inline=inline)
     if not form.is_valid:
         return await _stage_edit_page(request, tenancy, stage, form, inline=inline, status_code=422)
     try:
         await service.update_stage(tenancy, stage, actor=_actor(request), **values)
     except service.CycleError as error:
-        if inline:
-            return await _stage_item_fragment(request, tenancy, stage, status_code=409, error=str(error))
-        return await _stage_page(request, tenancy, stage, status_code=409, error=str(error))
+        return await _stage_refusal(request, tenancy, stage, str(error), inline=inline)
     message = _("The stage %(name)s has been saved.", name=stage.name)
     if inline:
         return await _stage_item_fragment(request, tenancy, stage, message=message)

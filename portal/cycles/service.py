@@ -250,14 +250,8 @@ def _stage_snapshot(stage: Stage) -> dict[str, Any]:
 
 
 async def _record(scope: TenantScope, action: str, obj: Any, actor: User | None, **snapshots) -> None:
-    await audit.record(
-        action,
-        object_type="stage" if isinstance(obj, Stage) else "policy_cycle",
-        object_id=obj.id,
-        actor_id=actor.id if actor else None,
-        tenant_id=scope.tenant_id,
-        **snapshots,
-    )
+    object_type = "stage" if isinstance(obj, Stage) else "policy_cycle"
+    await audit.record_in(scope, action, object_type, obj.id, actor, **snapshots)
 
 
 # --- cycles -----------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ async def invite(
     email = form.email("email", _("Email address"))
     role = form.choice("role", _("Role"), roles_invitable_by(context.roles))
     if form.is_valid:
-        try:
+        with form.catch_as_error(service.InvitationError, "email"):
             invitation, token = await service.create_invitation(
                 tenancy,
                 inviter=context.user,
@@ -61,25 +61,15 @@ async def invite(
                 role=role,
                 days=settings.invitation_days,
             )
-        except service.InvitationError as error:
-            form.add_error("email", str(error))
     if not form.is_valid:
         invitations = await service.list_invitations(tenancy)
         return _invitations_page(request, invitations, form, status_code=422)
-    tenant = tenancy.tenant
-    await mail.send(
-        "invitation",
-        email,
-        tenant.locale,
-        tenant_name=tenant.name,
-        role=role,
-        panel_name=None,
-        inviter=context.display_name or context.user.name,
-        link=f"{settings.base_url}/t/{tenant.slug}/invitations/accept/{token}",
-        expires_at=invitation.expires_at,
+    await service.send_invitation_email(
+        mail, tenancy.tenant, invitation, token,
+        inviter=context.display_name or context.user.name, base_url=settings.base_url,
     )
     flash(request.scope, _("The invitation has been sent to %(email)s.", email=email))
-    return see_other(f"/t/{tenant.slug}/invitations")
+    return see_other(f"/t/{tenancy.tenant.slug}/invitations")
 
 
 @post("/invitations/{invitation_id:int}/revoke", guards=[MANAGERS])
@@ -130,13 +120,7 @@ async def accept(request: Request, tenancy: NamedDependency[TenantScope], token:
     new_account = None
     if user is None:
         name = form.text("name", _("Your name"), max_length=120)
-        password = form.text("password", _("Password"), strip=False, max_length=500)
-        problem = accounts.password_problem(password, form.raw("password_confirmation"))
-        if problem and "password" not in form.errors:
-            form.add_error("password", problem)
-        form.values.pop("password", None)
-        form.values.pop("password_confirmation", None)
-        new_account = {"name": name, "password": password}
+        new_account = {"name": name, "password": accounts.read_new_password(form, _("Password"))}
     if form.is_valid:
         try:
             user = await service.accept_invitation(

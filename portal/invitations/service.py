@@ -10,10 +10,12 @@ from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.database import engine
 from portal.core.i18n import _
+from portal.core.mail import MailService
 from portal.core.security import hash_password, hash_token, new_token
 from portal.core.tenancy import TenantScope
 from portal.invitations.tables import Invitation
 from portal.panels.tables import Panel, PanelMembership
+from portal.tenants.tables import Tenant
 
 
 class InvitationError(Exception):
@@ -100,15 +102,36 @@ async def create_invitation(
         after["panel_id"] = panel.id
     async with engine().transaction():
         await invitation.save()
-        await audit.record(
-            "invitation.created",
-            object_type="invitation",
-            object_id=invitation.id,
-            actor_id=inviter.id,
-            tenant_id=scope.tenant_id,
+        await audit.record_in(
+            scope, "invitation.created", "invitation", invitation.id, inviter,
             after=after,
         )
     return invitation, token
+
+
+async def send_invitation_email(
+    mail: MailService,
+    tenant: Tenant,
+    invitation: Invitation,
+    token: str,
+    *,
+    inviter: str,
+    base_url: str,
+    panel_name: str | None = None,
+) -> None:
+    """Email the invitation's link (with the token ``create_invitation`` returned), in the
+    tenant's language."""
+    await mail.send(
+        "invitation",
+        invitation.email,
+        tenant.locale,
+        tenant_name=tenant.name,
+        role=invitation.role,
+        panel_name=panel_name,
+        inviter=inviter,
+        link=f"{base_url}/t/{tenant.slug}/invitations/accept/{token}",
+        expires_at=invitation.expires_at,
+    )
 
 
 async def revoke_invitation(scope: TenantScope, invitation: Invitation, actor: User) -> None:
@@ -118,12 +141,8 @@ async def revoke_invitation(scope: TenantScope, invitation: Invitation, actor: U
         await scope.update(Invitation, {Invitation.revoked_at: now()}).where(
             Invitation.id == invitation.id
         )
-        await audit.record(
-            "invitation.revoked",
-            object_type="invitation",
-            object_id=invitation.id,
-            actor_id=actor.id,
-            tenant_id=scope.tenant_id,
+        await audit.record_in(
+            scope, "invitation.revoked", "invitation", invitation.id, actor,
             before={"state": InvitationState.OPEN},
             after={"state": InvitationState.REVOKED},
         )
@@ -187,12 +206,8 @@ async def accept_invitation(
             ).save()
         if invitation.panel is not None:
             await _activate_panel_membership(scope, invitation, user)
-        await audit.record(
-            "invitation.accepted",
-            object_type="invitation",
-            object_id=invitation.id,
-            actor_id=user.id,
-            tenant_id=scope.tenant_id,
+        await audit.record_in(
+            scope, "invitation.accepted", "invitation", invitation.id, user,
             after={"role": invitation.role, "user_id": user.id},
         )
     return user
@@ -220,12 +235,8 @@ async def _activate_panel_membership(scope: TenantScope, invitation: Invitation,
         PanelMembership,
         {PanelMembership.status: "active", PanelMembership.user: user.id, PanelMembership.invited_email: ""},
     ).where(PanelMembership.id == membership.id)
-    await audit.record(
-        "panel_membership.activated",
-        object_type="panel_membership",
-        object_id=membership.id,
-        actor_id=user.id,
-        tenant_id=scope.tenant_id,
+    await audit.record_in(
+        scope, "panel_membership.activated", "panel_membership", membership.id, user,
         before={"status": "invited"},
         after={"status": "active", "user_id": user.id, "panel_id": invitation.panel},
     )

@@ -20,6 +20,7 @@ from portal.core.states import TransitionError
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
+from portal.invitations import service as invitations
 from portal.panels import service
 from portal.panels.rules import (
     AGE_BAND_LABELS,
@@ -123,10 +124,8 @@ async def create_panel(request: Request, tenancy: NamedDependency[TenantScope]) 
     form = await read_form(request)
     values = _read_panel_form(form)
     if form.is_valid:
-        try:
+        with form.catch_as_error(service.PanelError, "name"):
             panel = await service.create_panel(tenancy, actor=request_context(request).user, **values)
-        except service.PanelError as error:
-            form.add_error(error.field or "name", str(error))
     if not form.is_valid:
         return _panels_page(request, await service.list_panels(tenancy), form, status_code=422)
     flash(request.scope, _("The panel %(name)s has been created.", name=panel.name))
@@ -175,10 +174,8 @@ async def edit_panel(
     form = await read_form(request)
     values = _read_panel_form(form)
     if form.is_valid:
-        try:
+        with form.catch_as_error(service.PanelError, "name"):
             await service.update_panel(tenancy, panel, actor=request_context(request).user, **values)
-        except service.PanelError as error:
-            form.add_error(error.field or "name", str(error))
     if not form.is_valid:
         return page(request, "panels/edit.html", status_code=422, panel=panel, form=form, **_labels())
     flash(request.scope, _("The panel has been saved."))
@@ -199,7 +196,7 @@ async def invite_member(
     email = form.email("email", _("Email address"))
     values = await _read_membership_form(form, tenancy)
     if form.is_valid:
-        try:
+        with form.catch_as_error(service.PanelError, "email"):
             _membership, invitation, token = await service.invite_member(
                 tenancy,
                 panel,
@@ -209,22 +206,13 @@ async def invite_member(
                 days=settings.invitation_days,
                 **values,
             )
-        except service.PanelError as error:
-            form.add_error(error.field or "email", str(error))
     if not form.is_valid:
         detail = await service.panel_detail(tenancy, panel.id, context)
         return _panel_page(request, detail, form, status_code=422)
-    tenant = tenancy.tenant
-    await mail.send(
-        "invitation",
-        email,
-        tenant.locale,
-        tenant_name=tenant.name,
-        role=invitation.role,
+    await invitations.send_invitation_email(
+        mail, tenancy.tenant, invitation, token,
+        inviter=context.display_name or context.user.name, base_url=settings.base_url,
         panel_name=panel.name,
-        inviter=context.display_name or context.user.name,
-        link=f"{settings.base_url}/t/{tenant.slug}/invitations/accept/{token}",
-        expires_at=invitation.expires_at,
     )
     flash(request.scope, _("The invitation to %(panel)s has been sent to %(email)s.", panel=panel.name, email=email))
     return see_other(f"{_base(tenancy)}/panels/{panel.id}")

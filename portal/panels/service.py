@@ -8,6 +8,8 @@ written to the audit log in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -27,8 +29,6 @@ from portal.panels.rules import AGE_BANDS, MAX_MONTHLY_HOURS, MEMBERSHIP_TRANSIT
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
 
 MANAGER_ROLES = (TENANT_ADMIN, POLICY_OFFICER)
-# A membership that still counts: the person is (about to be) in the panel.
-CURRENT_STATUSES = ("invited", "active", "paused")
 # Order of the members table: current members first.
 STATUS_ORDER = {"active": 0, "paused": 1, "invited": 2, "withdrawn": 3, "ended": 4}
 
@@ -94,16 +94,44 @@ async def panel_name_taken(scope: TenantScope, name: str, *, except_id: int | No
     return any(row["name"].strip().casefold() == wanted and row["id"] != except_id for row in rows)
 
 
-def _check_panel_values(name: str, kind: str) -> None:
+def _name_taken() -> PanelError:
+    return PanelError(_("A panel with this name already exists."), "name")
+
+
+async def _check_panel_values(
+    scope: TenantScope, name: str, kind: str, *, except_id: int | None = None
+) -> None:
     if not name.strip() or len(name) > 120:
         raise PanelError(_("Fill in a name of at most 120 characters."), "name")
     if kind not in PANEL_KINDS:
         raise PanelError(_("Choose the kind of panel from the list."), "kind")
+    if await panel_name_taken(scope, name, except_id=except_id):
+        raise _name_taken()
 
 
 def _is_unique_violation(error: Exception) -> bool:
     """The database refused a duplicate (a request that raced past the check)."""
     return "unique" in str(error).lower() or type(error).__name__ == "UniqueViolationError"
+
+
+@contextmanager
+def _refusing_a_duplicate_name() -> Iterator[None]:
+    """A name the database refuses as a duplicate gets the same message as the check's."""
+    try:
+        yield
+    except Exception as error:
+        if _is_unique_violation(error):
+            raise _name_taken() from error
+        raise
+
+
+def _panel_form_values(name: str, kind: str, partner_organisation: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name.strip(),
+        "kind": kind,
+        "partner_organisation": partner_organisation.strip(),
+        "description": description.strip(),
+    }
 
 
 async def create_panel(
@@ -115,31 +143,14 @@ async def create_panel(
     partner_organisation: str = "",
     description: str = "",
 ) -> Panel:
-    _check_panel_values(name, kind)
-    if await panel_name_taken(scope, name):
-        raise PanelError(_("A panel with this name already exists."), "name")
-    panel = scope.new(
-        Panel,
-        name=name.strip(),
-        kind=kind,
-        partner_organisation=partner_organisation.strip(),
-        description=description.strip(),
-    )
-    try:
+    await _check_panel_values(scope, name, kind)
+    panel = scope.new(Panel, **_panel_form_values(name, kind, partner_organisation, description))
+    with _refusing_a_duplicate_name():
         async with engine().transaction():
             await panel.save()
-            await audit.record(
-                "panel.created",
-                object_type="panel",
-                object_id=panel.id,
-                actor_id=actor.id,
-                tenant_id=scope.tenant_id,
-                after=_panel_values(panel),
+            await audit.record_in(
+                scope, "panel.created", "panel", panel.id, actor, after=_panel_values(panel)
             )
-    except Exception as error:
-        if _is_unique_violation(error):
-            raise PanelError(_("A panel with this name already exists."), "name") from error
-        raise
     return panel
 
 
@@ -153,42 +164,19 @@ async def update_panel(
     partner_organisation: str = "",
     description: str = "",
 ) -> Panel:
-    _check_panel_values(name, kind)
-    if await panel_name_taken(scope, name, except_id=panel.id):
-        raise PanelError(_("A panel with this name already exists."), "name")
+    await _check_panel_values(scope, name, kind, except_id=panel.id)
     before = _panel_values(panel)
-    after = {
-        "name": name.strip(),
-        "kind": kind,
-        "partner_organisation": partner_organisation.strip(),
-        "description": description.strip(),
-    }
+    after = _panel_form_values(name, kind, partner_organisation, description)
     if after == before:
         return panel
-    try:
+    with _refusing_a_duplicate_name():
         async with engine().transaction():
             await scope.update(
-                Panel,
-                {
-                    Panel.name: after["name"],
-                    Panel.kind: after["kind"],
-                    Panel.partner_organisation: after["partner_organisation"],
-                    Panel.description: after["description"],
-                },
+                Panel, {getattr(Panel, key): value for key, value in after.items()}
             ).where(Panel.id == panel.id)
-            await audit.record(
-                "panel.updated",
-                object_type="panel",
-                object_id=panel.id,
-                actor_id=actor.id,
-                tenant_id=scope.tenant_id,
-                before=before,
-                after=after,
+            await audit.record_in(
+                scope, "panel.updated", "panel", panel.id, actor, before=before, after=after
             )
-    except Exception as error:
-        if _is_unique_violation(error):
-            raise PanelError(_("A panel with this name already exists."), "name") from error
-        raise
     for key, value in after.items():
         setattr(panel, key, value)
     return panel
@@ -330,12 +318,8 @@ async def invite_member(
             before = None
             membership = scope.new(PanelMembership, panel=panel.id, user=None, **values)
             await membership.save()
-        await audit.record(
-            "panel_membership.invited",
-            object_type="panel_membership",
-            object_id=membership.id,
-            actor_id=inviter.id,
-            tenant_id=scope.tenant_id,
+        await audit.record_in(
+            scope, "panel_membership.invited", "panel_membership", membership.id, inviter,
             before=before,
             after={**_membership_values(membership), "panel_id": panel.id, "email": email,
                    "invitation_id": invitation.id},
@@ -369,12 +353,8 @@ async def update_membership(
         membership.age_band = age_band
         membership.support_contact = support_contact_id
         membership.monthly_hours_budget = Decimal(monthly_hours_budget)
-        await audit.record(
-            "panel_membership.updated",
-            object_type="panel_membership",
-            object_id=membership.id,
-            actor_id=actor.id,
-            tenant_id=scope.tenant_id,
+        await audit.record_in(
+            scope, "panel_membership.updated", "panel_membership", membership.id, actor,
             before=before,
             after=_membership_values(membership),
         )
@@ -413,12 +393,8 @@ async def change_membership_status(
                 scope, membership.panel, membership.invited_email
             ):
                 await invitations.revoke_invitation(scope, invitation, actor)
-        await audit.record(
-            "panel_membership.status_changed",
-            object_type="panel_membership",
-            object_id=membership.id,
-            actor_id=actor.id,
-            tenant_id=scope.tenant_id,
+        await audit.record_in(
+            scope, "panel_membership.status_changed", "panel_membership", membership.id, actor,
             before={"status": current},
             after={"status": status},
         )

@@ -60,8 +60,8 @@ async def invite_tenant_admin(request: Request, mail: NamedDependency[MailServic
     if tenant is None:
         form.add_error("tenant", _("Choose a tenant space from the list."))
     if form.is_valid:
-        try:
-            _invitation, token = await invitations.create_invitation(
+        with form.catch_as_error(invitations.InvitationError, "email"):
+            invitation, token = await invitations.create_invitation(
                 TenantScope(tenant),
                 inviter=request_context(request).user,
                 inviter_roles={TENANT_ADMIN},
@@ -69,19 +69,11 @@ async def invite_tenant_admin(request: Request, mail: NamedDependency[MailServic
                 role=TENANT_ADMIN,
                 days=settings.invitation_days,
             )
-        except invitations.InvitationError as error:
-            form.add_error("email", str(error))
     if not form.is_valid:
         return await _operator_page(request, form, status_code=422)
-    await mail.send(
-        "invitation",
-        email,
-        tenant.locale,
-        tenant_name=tenant.name,
-        role=TENANT_ADMIN,
-        inviter=request_context(request).user.name,
-        link=f"{settings.base_url}/t/{tenant.slug}/invitations/accept/{token}",
-        expires_at=_invitation.expires_at,
+    await invitations.send_invitation_email(
+        mail, tenant, invitation, token,
+        inviter=request_context(request).user.name, base_url=settings.base_url,
     )
     flash(request.scope, _("The invitation has been sent to %(email)s.", email=email))
     return see_other("/platform")

@@ -57,6 +57,7 @@ async def _round_page(
     panel_form: Form | None = None, document_form: Form | None = None,
 ) -> Template:
     overview = await service.round_overview(tenancy, round_, request_context(request))
+    # The conversations of a sent or closed round (None: not shown to this person).
     return page(
         request,
         "rounds/show.html",

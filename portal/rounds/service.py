@@ -191,9 +191,8 @@ async def create_round(scope: TenantScope, stage: Stage, values: dict, actor: Us
     round_ = scope.new(ConsultationRound, stage=stage.id, status="draft", created_by=actor.id, **values)
     async with engine().transaction():
         await round_.save()
-        await audit.record(
-            "round.created", object_type="consultation_round", object_id=round_.id,
-            actor_id=actor.id, tenant_id=scope.tenant_id, after=_snapshot(round_),
+        await audit.record_in(
+            scope, "round.created", "consultation_round", round_.id, actor, after=_snapshot(round_)
         )
     return round_
 
@@ -212,9 +211,9 @@ async def update_round(scope: TenantScope, round_: ConsultationRound, values: di
             raise StateConflict(_("Only a draft round can be changed. This round has already been sent."))
         for name, value in values.items():
             setattr(round_, name, value)
-        await audit.record(
-            "round.updated", object_type="consultation_round", object_id=round_.id,
-            actor_id=actor.id, tenant_id=scope.tenant_id, before=before, after=_snapshot(round_),
+        await audit.record_in(
+            scope, "round.updated", "consultation_round", round_.id, actor,
+            before=before, after=_snapshot(round_),
         )
 
 
@@ -267,9 +266,8 @@ async def invite_panel(
     try:
         async with engine().transaction():
             await scope.new(RoundPanel, round=round_.id, panel=panel.id).save()
-            await audit.record(
-                "round.panel_invited", object_type="consultation_round", object_id=round_.id,
-                actor_id=actor.id, tenant_id=scope.tenant_id,
+            await audit.record_in(
+                scope, "round.panel_invited", "consultation_round", round_.id, actor,
                 after={"panel_id": panel.id, "panel": panel.name},
             )
     except Exception as error:
@@ -293,9 +291,8 @@ async def remove_panel(scope: TenantScope, round_: ConsultationRound, panel_id: 
         ).returning(RoundPanel.id)
         if not removed:
             raise RoundError(_("This panel is not invited to this round."))
-        await audit.record(
-            "round.panel_removed", object_type="consultation_round", object_id=round_.id,
-            actor_id=actor.id, tenant_id=scope.tenant_id,
+        await audit.record_in(
+            scope, "round.panel_removed", "consultation_round", round_.id, actor,
             before={"panel_id": panel.id, "panel": panel.name},
         )
 
@@ -350,9 +347,9 @@ async def send_round(scope: TenantScope, round_: ConsultationRound, actor: User)
         if not changed:
             raise TransitionError(_("This round has already been sent."))
         recipients = await recipients_of(scope, panel_ids)
-        await audit.record(
-            "round.sent", object_type="consultation_round", object_id=round_.id,
-            actor_id=actor.id, tenant_id=scope.tenant_id, before={"status": "draft"},
+        await audit.record_in(
+            scope, "round.sent", "consultation_round", round_.id, actor,
+            before={"status": "draft"},
             after={"status": "sent", "sent_at": sent_at, "panel_ids": panel_ids,
                    "recipients": len(recipients)},
         )
@@ -394,9 +391,9 @@ async def close_round(scope: TenantScope, round_: ConsultationRound, actor: User
         )
         if not changed:
             raise TransitionError(_("This round is not open, so it cannot be closed."))
-        await audit.record(
-            "round.closed", object_type="consultation_round", object_id=round_.id,
-            actor_id=actor.id, tenant_id=scope.tenant_id, before={"status": "sent"},
+        await audit.record_in(
+            scope, "round.closed", "consultation_round", round_.id, actor,
+            before={"status": "sent"},
             after={"status": "closed", "closed_at": closed_at},
         )
     round_.status, round_.closed_at = "closed", closed_at
@@ -429,9 +426,8 @@ async def add_document(
     try:
         async with engine().transaction():
             await document.save()
-            await audit.record(
-                "round.document_added", object_type="consultation_round", object_id=round_.id,
-                actor_id=actor.id, tenant_id=scope.tenant_id,
+            await audit.record_in(
+                scope, "round.document_added", "consultation_round", round_.id, actor,
                 after={"document_id": document.id, "filename": name, "size": len(data),
                        "content_type": content_type},
             )
@@ -447,9 +443,8 @@ async def remove_document(
     _refuse_unless_draft(round_, _("A document can only be removed while the round is a draft."))
     async with engine().transaction():
         await scope.delete(RoundDocument).where(RoundDocument.id == document.id)
-        await audit.record(
-            "round.document_removed", object_type="consultation_round", object_id=round_.id,
-            actor_id=actor.id, tenant_id=scope.tenant_id,
+        await audit.record_in(
+            scope, "round.document_removed", "consultation_round", round_.id, actor,
             before={"document_id": document.id, "filename": document.filename},
         )
     files.discard(upload_dir, scope.tenant_id, document.storage_name)

@@ -36,12 +36,8 @@ async def remove_membership(scope: TenantScope, membership: Membership, actor: U
             )
     async with engine().transaction():
         await scope.delete(Membership).where(Membership.id == membership.id)
-        await audit.record(
-            "membership.removed",
-            object_type="membership",
-            object_id=membership.id,
-            actor_id=actor.id,
-            tenant_id=scope.tenant_id,
+        await audit.record_in(
+            scope, "membership.removed", "membership", membership.id, actor,
             before={"user_id": membership.user, "role": membership.role},
         )
 
