@@ -12,6 +12,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from portal.accounts.routes import router as accounts_router
+from portal.core.channels import create_channels_plugin
 from portal.core.context import RequestContextMiddleware
 from portal.core.database import engine, is_sqlite
 from portal.core.errors import EXCEPTION_HANDLERS
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=TemplateConfig(instance=template_engine),
         stores=create_store_registry(settings),
+        plugins=[create_channels_plugin(settings)],  # live updates (portal.core.channels)
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],

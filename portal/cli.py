@@ -91,6 +91,8 @@ def serve(host: str, port: int, reload: bool) -> None:
         reload=reload,
         proxy_headers=True,
         log_level="info",
+        # Open live-update streams (server-sent events) must not hold up a restart.
+        timeout_graceful_shutdown=5,
     )
 
 
@@ -131,6 +133,18 @@ def create_admin(email: str, name: str, password: str | None) -> None:
     if problem := password_problem(password):
         raise click.ClickException(problem)
     click.echo(asyncio.run(_create_operator(email, name, password)))
+
+
+@main.command("send-digests")
+def send_digests() -> None:
+    """Email each person their daily digest of new posts (run daily from cron; idempotent)."""
+    from portal.deliberation.notifications import send_digests as send_all
+
+    _settings()
+    report = asyncio.run(send_all())
+    for slug, counts in report.items():
+        click.echo(f"{slug}: {counts['emails']} digest emails, {counts['items']} new posts")
+    click.echo(f"Digests sent: {sum(counts['emails'] for counts in report.values())}")
 
 
 @main.command()

@@ -171,7 +171,8 @@ async def test_from_draft_to_the_panel_members_inbox(client, world):
     closed = await post_form(client, f"/t/alpha/rounds/{round_id}/close", follow_redirects=False)
     assert closed.status_code == 303
     assert (await stored_round(round_id, tenant)).status == "closed"
-    actions = [row["action"] for row in await AuditEntry.select(AuditEntry.action).order_by(AuditEntry.id)]
+    rows = await AuditEntry.select(AuditEntry.action).order_by(AuditEntry.id)
+    actions = [row["action"] for row in rows if row["action"].startswith("round.")]
     assert actions == ["round.created", "round.panel_invited", "round.updated", "round.panel_invited",
                        "round.sent", "round.closed"]
 

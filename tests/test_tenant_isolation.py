@@ -8,6 +8,7 @@ here; a route with an id parameter this test does not know fails until it is map
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from portal.accounts.tables import Membership
 from portal.core.tenancy import TenantScope
 from portal.cycles import service as cycles
 from portal.cycles.tables import PolicyCycle, Stage
+from portal.deliberation.tables import Poll, PollOption, Post, Thread
 from portal.invitations import service as invitations
 from portal.invitations.tables import Invitation
 from portal.panels import service as panels
@@ -47,6 +49,9 @@ ID_TABLES = {
     "panel_membership_id": PanelMembership,
     "round_id": ConsultationRound,
     "document_id": RoundDocument,
+    "thread_id": Thread,
+    "post_id": Post,
+    "poll_id": Poll,
 }
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -77,8 +82,9 @@ async def _tenant_with_objects(slug: str, upload_dir: Path):
         scope, panel, inviter=admin, inviter_roles=set(ROLES), email=f"ouder@{slug}.example",
         age_band="27_plus", support_contact_id=None, monthly_hours_budget=Decimal("8"), days=14,
     )
-    round_ = await build_round(tenant, stage, panels=[panel])
+    round_ = await build_round(tenant, stage, panels=[panel], status="sent")
     document = await rounds.add_document(scope, round_, "plan.pdf", PDF, upload_dir, admin)
+    thread, post, poll = await _deliberation(scope, round_, panel, admin)
     ids = {
         "invitation_id": (await scope.objects(Invitation).first()).id,
         "membership_id": (await scope.objects(Membership).first()).id,
@@ -88,8 +94,25 @@ async def _tenant_with_objects(slug: str, upload_dir: Path):
         "panel_membership_id": membership.id,
         "round_id": round_.id,
         "document_id": document.id,
+        "thread_id": thread.id,
+        "post_id": post.id,
+        "poll_id": poll.id,
     }
     return tenant, ids, token
+
+
+async def _deliberation(scope, round_, panel, author):
+    """A thread with a post and an open poll, as rows (the round's panel thread)."""
+    thread = scope.new(Thread, round=round_.id, panel=panel.id, title=panel.name, is_main=True)
+    await thread.save()
+    post = scope.new(Post, thread=thread.id, author=author.id, body_markdown="Hallo", body_html="<p>Hallo</p>")
+    await post.save()
+    poll = scope.new(Poll, thread=thread.id, question="Eens?", kind="single",
+                     closes_at=datetime.now(UTC) + timedelta(days=7), created_by=author.id)
+    await poll.save()
+    for position, label in enumerate(("Ja", "Nee"), start=1):
+        await scope.new(PollOption, poll=poll.id, position=position, label=label).save()
+    return thread, post, poll
 
 
 def fill(path: str, slug: str, ids: dict, token: str) -> str:

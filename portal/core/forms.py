@@ -117,6 +117,25 @@ class Form:
         )
         return None
 
+    def time_of_day(self, name: str, label: str, required: bool = False) -> datetime.time | None:
+        """A time as sent by ``<input type="time">`` (HH:MM, seconds allowed); None when empty or
+        invalid."""
+        value = self.raw(name).strip()
+        self.values[name] = value
+        if not value:
+            if required:
+                self.add_error(name, _("Fill in %(label)s.", label=label.lower()))
+            return None
+        if TIME_PATTERN.match(value):
+            try:
+                return datetime.time.fromisoformat(value)
+            except ValueError:
+                pass
+        self.add_error(
+            name, _("Enter %(label)s as a time, for example 17:00.", label=label.lower())
+        )
+        return None
+
     def decimal(
         self,
         name: str,

@@ -41,6 +41,8 @@ def create_environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change only with a deploy; checking the file on every include costs time.
+        auto_reload=False,
     )
     environment.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     environment.globals.update(

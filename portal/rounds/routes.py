@@ -21,6 +21,7 @@ from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
 from portal.cycles.tables import Stage
+from portal.deliberation.service import round_threads_section
 from portal.panels.rules import PANEL_KIND_LABELS
 from portal.rounds import service
 from portal.rounds.rules import MAX_DOCUMENT_BYTES, NEED_LABELS, ROUND_STATUS_LABELS
@@ -58,10 +59,12 @@ async def _round_page(
 ) -> Template:
     overview = await service.round_overview(tenancy, round_, request_context(request))
     # The conversations of a sent or closed round (None: not shown to this person).
+    deliberation = await round_threads_section(tenancy, request_context(request), round_)
     return page(
         request,
         "rounds/show.html",
         status_code=status_code,
+        deliberation=deliberation,
         problem=problem,
         problem_list=service.unanswered_labels(unanswered or []),
         panel_form=panel_form or Form(),

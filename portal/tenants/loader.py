@@ -21,9 +21,9 @@ from portal.core.tenancy import TenantScope
 from portal.cycles.tables import PARTICIPATION_FORMS, StageTemplateStep
 from portal.panels.rules import AGE_BANDS
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
-from portal.tenants.tables import Tenant
 from portal.tenants.settings import DEFAULTS as SETTING_DEFAULTS
 from portal.tenants.settings import settings_of
+from portal.tenants.tables import Tenant
 from portal.tenants.theme import theme_of, theme_problems
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")

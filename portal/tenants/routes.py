@@ -17,6 +17,10 @@ from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import request_context, see_other
 from portal.cycles.routes import route_handlers as cycle_handlers
+from portal.deliberation.live_routes import route_handlers as live_handlers
+from portal.deliberation.moderation_routes import route_handlers as moderation_handlers
+from portal.deliberation.poll_routes import route_handlers as poll_handlers
+from portal.deliberation.routes import route_handlers as thread_handlers
 from portal.invitations.routes import route_handlers as invitation_handlers
 from portal.panels.routes import route_handlers as panel_handlers
 from portal.rounds.routes import route_handlers as round_handlers
@@ -69,6 +73,10 @@ router = Router(
         *cycle_handlers,
         *panel_handlers,
         *round_handlers,
+        *thread_handlers,
+        *moderation_handlers,
+        *poll_handlers,
+        *live_handlers,
     ],
     dependencies={"tenancy": Provide(provide_tenancy, sync_to_thread=False)},
     guards=[requires_tenant],
