@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from portal.accounts.tables import Membership
 from portal.core.audit import AuditEntry
 from portal.core.context import RequestContext
+from portal.core.i18n import current_locale
 from portal.core.tenancy import TenantScope
 from portal.deliberation import service
 from portal.deliberation.access import get_thread_for, thread_access
@@ -26,6 +27,15 @@ from tests.support import (
     make_tenant,
     make_user,
 )
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """These tests read the services' messages in the English of the source."""
+    token = current_locale.set("en")
+    yield
+    current_locale.reset(token)
+
 
 # --- Markdown -------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from markupsafe import escape
 
 from portal.core.audit import AuditEntry
 from portal.core.context import RequestContext
-from portal.core.i18n import translations_for
+from portal.core.i18n import current_locale, translations_for
 from portal.core.tenancy import TenantScope
 from portal.deliberation import moderation
 from portal.deliberation.access import thread_access
@@ -24,6 +24,15 @@ from tests.support import (
     make_user,
     post_form,
 )
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """These tests read the services' messages in the English of the source."""
+    token = current_locale.set("en")
+    yield
+    current_locale.reset(token)
+
 
 
 def nl(message: str, **variables) -> str:

@@ -52,8 +52,8 @@ async def world():
 
 async def test_immediately_emails_the_other_readers_but_not_the_author(world):
     author, reader = world["members"][0], world["members"][1]
-    await choose(world, author, "immediately")
-    await choose(world, reader, "immediately")
+    await choose(world, author, "immediate")
+    await choose(world, reader, "immediate")
     post, result = await new_post(world, author, "Geheim: mijn zoon heeft een diagnose.")
     assert result["emailed"] == 1
     assert await outbox(author.email) == []
@@ -78,8 +78,8 @@ async def test_off_sends_nothing_and_outsiders_hear_nothing(world):
     for member in world["members"][1:]:
         await choose(world, member, "off")
     await choose(world, world["supporter"], "off")
-    await choose(world, world["youth_member"], "immediately")  # another panel's member
-    await choose(world, world["council"], "immediately")  # council members cannot read threads
+    await choose(world, world["youth_member"], "immediate")  # another panel's member
+    await choose(world, world["council"], "immediate")  # council members cannot read threads
     _post, result = await new_post(world, world["members"][0])
     assert result == {"emailed": 0, "digest": 0}
     assert await DigestItem.count() == 0
@@ -89,7 +89,7 @@ async def test_off_sends_nothing_and_outsiders_hear_nothing(world):
 async def test_officers_hear_nothing_unless_they_choose_to(world):
     await new_post(world, world["members"][0])
     assert await DigestItem.count().where(DigestItem.user == world["officer"].id) == 0
-    await choose(world, world["officer"], "immediately")
+    await choose(world, world["officer"], "immediate")
     await new_post(world, world["members"][0])
     assert len(await outbox("beleid@alpha.example")) == 1
 
@@ -216,14 +216,14 @@ async def test_a_member_chooses_how_to_hear_about_new_posts(client, world):
     assert bad.status_code == 422
     assert "error-summary" in bad.text
     assert await NotificationSetting.count() == 0
-    saved = await post_form(browser, "/t/alpha/notifications", {"mode": "immediately"})
+    saved = await post_form(browser, "/t/alpha/notifications", {"mode": "immediate"})
     assert saved.status_code == 200
     assert nl("Your choice is saved.") in saved.text
-    assert 'value="immediately" checked' in saved.text
+    assert 'value="immediate" checked' in saved.text
     [setting] = await NotificationSetting.objects()
-    assert (setting.user, setting.mode) == (member.id, "immediately")
+    assert (setting.user, setting.mode) == (member.id, "immediate")
     [row] = await AuditEntry.objects().where(AuditEntry.action == "notification_setting.changed")
-    assert json.loads(row.before) == {"mode": "digest"} and json.loads(row.after) == {"mode": "immediately"}
+    assert json.loads(row.before) == {"mode": "digest"} and json.loads(row.after) == {"mode": "immediate"}
     await post_form(browser, "/t/alpha/notifications", {"mode": "off"})
     assert (await NotificationSetting.objects().first()).mode == "off"
     assert await NotificationSetting.count() == 1

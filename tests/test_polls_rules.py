@@ -10,6 +10,7 @@ from portal.core.audit import AuditEntry
 from portal.core.context import RequestContext
 from portal.core.database import query_counter
 from portal.core.forms import Form
+from portal.core.i18n import current_locale
 from portal.core.tenancy import TenantScope
 from portal.deliberation import polls, reactions
 from portal.deliberation.access import thread_access
@@ -24,6 +25,15 @@ from tests.support import (
     make_tenant,
     make_user,
 )
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """These tests read the services' messages in the English of the source."""
+    token = current_locale.set("en")
+    yield
+    current_locale.reset(token)
+
 
 
 async def _context(tenant, user, *roles) -> RequestContext:

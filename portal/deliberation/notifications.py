@@ -33,7 +33,7 @@ from portal.tenants.tables import Tenant
 
 logger = logging.getLogger(__name__)
 
-IMMEDIATELY = "immediately"
+IMMEDIATELY = "immediate"  # stored in a 10-character column
 DIGEST = "digest"
 OFF = "off"
 MODES = (IMMEDIATELY, DIGEST, OFF)
