@@ -68,7 +68,7 @@ class AxeReports:
         self.loads: list[str] = []
         self.reports: list[tuple[str, list]] = []
 
-    def wait(self, page, timeout: float = 10.0) -> None:
+    def wait(self, page, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while len(self.reports) < len(self.loads) and time.monotonic() < deadline:
             page.wait_for_timeout(50)
