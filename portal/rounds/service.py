@@ -130,7 +130,8 @@ def parse_round_form(form: Form) -> dict:
     values["expected_effort_hours"] = (effort if effort is not None else Decimal("0")).quantize(
         Decimal("0.01")
     )
-    values["need"] = form.choice("need", _(SHORT_LABELS["need"]), ("", *NEEDS))
+    need_label = SHORT_LABELS["need"]  # a variable, so that message extraction does not take "need"
+    values["need"] = form.choice("need", _(need_label), ("", *NEEDS))
     return values
 
 
