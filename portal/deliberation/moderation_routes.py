@@ -122,40 +122,35 @@ async def hide_post(
     return see_other(back)
 
 
-@post("/posts/{post_id:int}/unhide", guards=[requires_member])
-async def unhide_post(
-    request: Request, tenancy: NamedDependency[TenantScope], post_id: FromPath[int]
-) -> Redirect:
+async def _settle(request: Request, tenancy: TenantScope, post_id: int, action, done: str) -> Redirect:
+    """Unhide or dismiss: a moderator's one-button decision on a post, then back to it."""
     ctx = request_context(request)
     post_, thread, access = await get_post_for(tenancy, ctx, post_id)
     if not access.can_moderate:
         raise PermissionDeniedException()
     form = await read_form(request)
-    back = _back(tenancy, form, thread.id, post_.id)
     try:
-        await moderation.unhide_post(tenancy, post_, access, ctx.user.id)
-        flash(request.scope, _("The post is visible again. Its reports are settled."))
+        await action(tenancy, post_, access, ctx.user.id)
+        flash(request.scope, done)
     except ModerationError as error:
         flash(request.scope, str(error))
-    return see_other(back)
+    return see_other(_back(tenancy, form, thread.id, post_.id))
+
+
+@post("/posts/{post_id:int}/unhide", guards=[requires_member])
+async def unhide_post(
+    request: Request, tenancy: NamedDependency[TenantScope], post_id: FromPath[int]
+) -> Redirect:
+    return await _settle(request, tenancy, post_id, moderation.unhide_post,
+                         _("The post is visible again. Its reports are settled."))
 
 
 @post("/posts/{post_id:int}/dismiss-reports", guards=[requires_member])
 async def dismiss_reports(
     request: Request, tenancy: NamedDependency[TenantScope], post_id: FromPath[int]
 ) -> Redirect:
-    ctx = request_context(request)
-    post_, thread, access = await get_post_for(tenancy, ctx, post_id)
-    if not access.can_moderate:
-        raise PermissionDeniedException()
-    form = await read_form(request)
-    back = _back(tenancy, form, thread.id, post_.id)
-    try:
-        await moderation.dismiss_reports(tenancy, post_, access, ctx.user.id)
-        flash(request.scope, _("The reports are settled. The post stays visible."))
-    except ModerationError as error:
-        flash(request.scope, str(error))
-    return see_other(back)
+    return await _settle(request, tenancy, post_id, moderation.dismiss_reports,
+                         _("The reports are settled. The post stays visible."))
 
 
 @get("/rounds/{round_id:int}/moderation", guards=[requires_member])
