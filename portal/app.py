@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await database.start_connection_pool(max_size=10)
 
     async def on_shutdown() -> None:
-        if not is_sqlite(database) and getattr(database, "pool", None):
+        if is_sqlite(database) or getattr(database, "pool", None):
             await database.close_connection_pool()
 
     static = create_static_files_router(

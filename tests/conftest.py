@@ -62,6 +62,9 @@ def migrated_database():
         test_path = database.path
         database.path = str(TEMPLATE_DB)
         run_sync(_migrate_fresh())
+        # The engine keeps idle connections open, and with them the migration in the WAL file;
+        # closing them checkpoints it into the template, which is copied for each test.
+        run_sync(database.close_connection_pool())
         database.path = test_path
     else:
         run_sync(_migrate_fresh())
