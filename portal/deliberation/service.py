@@ -67,8 +67,9 @@ STAFF_LABELS = {
 }
 
 
-# The words around every post, translated once per language instead of once per post: a thread
-# page with hundreds of posts would otherwise spend most of its time in gettext.
+# The words around every post, translated once per language and author instead of once per
+# post: a thread page with hundreds of posts would otherwise spend most of its time in gettext.
+# The labels with ``%(name)s`` come with the author's name filled in.
 POST_LABELS = {
     "message_by": N_("Message by"),
     "edited": N_("edited"),
@@ -89,25 +90,31 @@ POST_LABELS = {
     "remove_explained": N_("Your message will no longer be shown. Replies to it stay."),
     "remove_confirm": N_("Yes, remove my message"),
     "history": N_("Earlier versions"),
-    "history_of": N_("of the message by %(name)s"),
-    "replies_to": N_("Replies to %(name)s"),
     "reply": N_("Reply"),
-    "reply_to": N_("to %(name)s"),
-    "your_reply_to": N_("Your reply to %(name)s"),
     "sensitive_box": N_("This may be upsetting for others: fold it away behind a warning"),
     "send_reply": N_("Send reply"),
+    "report": N_("Report"),
+    "hide": N_("Hide"),
+    "show_again": N_("Show again"),
+}
+NAMED_POST_LABELS = {
+    "history_of": N_("of the message by %(name)s"),
+    "replies_to": N_("Replies to %(name)s"),
+    "reply_to": N_("to %(name)s"),
+    "your_reply_to": N_("Your reply to %(name)s"),
+    "the_message_by": N_("the message by %(name)s"),
 }
 
 
-@functools.cache
-def _labels_in(locale: str) -> SimpleNamespace:
+@functools.lru_cache(maxsize=1024)
+def post_labels(locale: str, author_name: str) -> SimpleNamespace:
+    """POST_LABELS and NAMED_POST_LABELS in ``locale``, as attributes (``labels.reply``)."""
     translations = translations_for(locale)
-    return SimpleNamespace(**{key: translations.gettext(message) for key, message in POST_LABELS.items()})
-
-
-def post_labels() -> SimpleNamespace:
-    """POST_LABELS in the language of this request (as attributes: ``labels.reply``)."""
-    return _labels_in(current_locale.get())
+    labels = {key: translations.gettext(message) for key, message in POST_LABELS.items()}
+    labels.update(
+        (key, translations.gettext(message) % {"name": author_name}) for key, message in NAMED_POST_LABELS.items()
+    )
+    return SimpleNamespace(**labels)
 
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -726,7 +733,7 @@ class PostView:
     @property
     def labels(self) -> SimpleNamespace:
         """The words around a post, in the reader's language (see POST_LABELS)."""
-        return post_labels()
+        return post_labels(current_locale.get(), self.author_name)
 
     @property
     def created_label(self) -> str:
