@@ -344,7 +344,7 @@ async def post_fragment(
     if view is None:
         return None
     counts, mine = await reactions_for_posts(viewer.scope, [post.id], user_id)
-    view.reactions = counts.get(post.id, {})
+    view.reactions = counts[post.id]
     view.my_reactions = {kind for post_id, kind in mine if post_id == post.id}
     view.is_new = is_new
     html_ = _render(

@@ -1,8 +1,8 @@
 """Reactions to posts: agree, disagree or question; one of each kind per person per post.
 
-``reactions_for_posts`` gives the counts for a whole thread page in two queries, whatever the
-number of posts. ``toggle_reaction`` adds the person's reaction of a kind, or takes it away
-when they had it already. Only people who may post in the thread react, and never to a post
+``reactions_for_posts`` and ``reactions_in_thread`` give the counts for a whole thread page in
+one query, whatever the number of posts. ``toggle_reaction`` adds the person's reaction of a
+kind, or takes it away when they had it already. Only people who may post in the thread react, and never to a post
 that was removed or hidden.
 """
 
@@ -12,7 +12,8 @@ import importlib
 import logging
 from collections.abc import Iterable
 
-from piccolo.query.functions.aggregate import Count
+from piccolo.query.functions.aggregate import Count, Max
+from piccolo.querystring import QueryString
 
 from portal.accounts.tables import User
 from portal.core.database import engine
@@ -34,6 +35,11 @@ REACTION_LABELS = {
 _CHUNK = 5000
 
 
+def no_reactions() -> dict[str, int]:
+    """The counts of a post nobody reacted to."""
+    return dict.fromkeys(REACTION_KINDS, 0)
+
+
 class ReactionError(Exception):
     """A rule was broken; the message is for the user."""
 
@@ -48,27 +54,44 @@ async def reactions_for_posts(
 ) -> tuple[dict[int, dict[str, int]], set[tuple[int, str]]]:
     """Counts per post per kind, and the (post id, kind) pairs this person reacted with.
 
-    Every post asked for is in the counts, with 0 for each kind nobody used. Two queries
-    (for pages of up to 5000 posts), however many posts and reactions there are.
+    Every post asked for is in the counts, with 0 for each kind nobody used. One query (for
+    pages of up to 5000 posts), however many posts and reactions there are.
     """
     ids = sorted({int(post_id) for post_id in post_ids})
-    counts: dict[int, dict[str, int]] = {post_id: dict.fromkeys(REACTION_KINDS, 0) for post_id in ids}
+    counts: dict[int, dict[str, int]] = {post_id: no_reactions() for post_id in ids}
     mine: set[tuple[int, str]] = set()
     for chunk in _chunks(ids):
-        rows = await (
-            scope.select(Reaction, Reaction.post, Reaction.kind, Count(alias="total"))
-            .where(Reaction.post.is_in(chunk))
-            .group_by(Reaction.post, Reaction.kind)
-        )
-        for row in rows:
-            if row["kind"] in REACTION_KINDS:
-                counts[row["post"]][row["kind"]] = row["total"]
-        if user_id is not None:
-            own = await scope.select(Reaction, Reaction.post, Reaction.kind).where(
-                Reaction.post.is_in(chunk) & (Reaction.user == user_id)
-            )
-            mine.update((row["post"], row["kind"]) for row in own)
+        mine |= await _count_reactions(scope, Reaction.post.is_in(chunk), user_id, counts)
     return counts, mine
+
+
+async def reactions_in_thread(
+    scope: TenantScope, thread_id: int, user_id: int | None
+) -> tuple[dict[int, dict[str, int]], set[tuple[int, str]]]:
+    """As ``reactions_for_posts`` for every post of a thread, in one query; posts without
+    reactions are left out of the counts. The posts are a sub-query, not a list of ids."""
+    in_thread = Reaction.post.is_in(scope.select(Post, Post.id).where(Post.thread == thread_id))
+    counts: dict[int, dict[str, int]] = {}
+    mine = await _count_reactions(scope, in_thread, user_id, counts)
+    return counts, mine
+
+
+async def _count_reactions(
+    scope: TenantScope, on_posts, user_id: int | None, counts: dict[int, dict[str, int]]
+) -> set[tuple[int, str]]:
+    """Adds the counts of the reactions ``on_posts`` (a condition) to ``counts``; returns the
+    (post id, kind) pairs of ``user_id``, found in the same query."""
+    columns = [Reaction.post, Reaction.kind, Count(alias="total")]
+    if user_id is not None:
+        columns.append(Max(QueryString("CASE WHEN {} = {} THEN 1 ELSE 0 END", Reaction.user, user_id), alias="mine"))
+    rows = await scope.select(Reaction, *columns).where(on_posts).group_by(Reaction.post, Reaction.kind)
+    mine: set[tuple[int, str]] = set()
+    for row in rows:
+        if row["kind"] in REACTION_KINDS:
+            counts.setdefault(row["post"], no_reactions())[row["kind"]] = row["total"]
+            if row.get("mine"):
+                mine.add((row["post"], row["kind"]))
+    return mine
 
 
 def can_react(access: Access, post: Post) -> bool:

@@ -46,6 +46,7 @@ from portal.deliberation.access import (
     thread_access,
 )
 from portal.deliberation.markdown import render_markdown
+from portal.deliberation.reactions import no_reactions, reactions_in_thread
 from portal.deliberation.tables import Post, PostRevision, Thread, ThreadRead
 from portal.rounds.tables import ConsultationRound, RoundPanel
 from portal.rounds.visibility import PUBLISHED_STATUSES
@@ -129,9 +130,14 @@ def _month_abbreviations(locale: str) -> dict[int, str]:
 def short_moment(moment: datetime) -> str:
     """What the ``datetime`` template filter shows ("23 nov 2026 09:35", Dutch time), made
     without Babel's pattern machinery: a thread page shows hundreds of these."""
-    local = _aware(moment).astimezone(AMSTERDAM)
-    month = _month_abbreviations(current_locale.get())[local.month]
-    return f"{local.day} {month} {local.year} {local:%H:%M}"
+    return _short_moment(_aware(moment), current_locale.get())
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_moment(moment: datetime, locale: str) -> str:
+    # Cached: the posts of a thread are shown again and again with the same times.
+    local = moment.astimezone(AMSTERDAM)
+    return f"{local.day} {_month_abbreviations(locale)[local.month]} {local.year} {local:%H:%M}"
 
 
 class PostError(Exception):
@@ -667,17 +673,6 @@ async def after_post_created(scope: TenantScope, post_id: int) -> None:
     await notify_post_created(scope, post_id)
 
 
-async def reactions_adapter(
-    scope: TenantScope, post_ids: list[int], user_id: int | None
-) -> tuple[dict[int, dict[str, int]], set[tuple[int, str]]]:
-    """Adapter to part B: ``portal.deliberation.reactions.reactions_for_posts``."""
-    try:
-        from portal.deliberation.reactions import reactions_for_posts
-    except ImportError:
-        return {}, set()
-    return await reactions_for_posts(scope, post_ids, user_id)
-
-
 async def polls_adapter(scope: TenantScope, thread: Thread, ctx: RequestContext, access: Access):
     """Adapter to part B: ``portal.deliberation.polls.polls_for_thread``."""
     try:
@@ -713,7 +708,7 @@ class PostView:
     editable_until: datetime | None = None
     is_new: bool = False
     revision_count: int = 0
-    reactions: dict[str, int] = field(default_factory=dict)
+    reactions: dict[str, int] = field(default_factory=no_reactions)  # every kind, 0 if none
     my_reactions: set[str] = field(default_factory=set)
     replies: list[PostView] = field(default_factory=list)
 
@@ -738,6 +733,10 @@ class PostView:
     @property
     def created_label(self) -> str:
         return short_moment(self.created_at)
+
+    @property
+    def created_iso(self) -> str:
+        return self.created_at.isoformat()
 
     @property
     def reaction_pairs(self) -> set[tuple[int, str]]:
@@ -876,12 +875,12 @@ async def thread_page(
                    revision_count=revisions.get(row["id"], 0), window=window, former=former)
         for row in rows
     ]
-    counts, mine = await reactions_adapter(scope, [view.id for view in views], viewer_id)
+    counts, mine = await reactions_in_thread(scope, thread.id, viewer_id)
     mine_by_post: dict[int, set[str]] = {}
     for post_id, kind in mine:
         mine_by_post.setdefault(post_id, set()).add(kind)
     for view in views:
-        view.reactions = counts.get(view.id, {})
+        view.reactions = counts.get(view.id) or no_reactions()
         view.my_reactions = mine_by_post.get(view.id, set())
     polls = await polls_adapter(scope, thread, ctx, access)
     if mark_as_read and viewer_id is not None:
