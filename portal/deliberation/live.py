@@ -345,7 +345,7 @@ async def post_fragment(
         return None
     counts, mine = await reactions_for_posts(viewer.scope, [post.id], user_id)
     view.reactions = counts[post.id]
-    view.my_reactions = {kind for post_id, kind in mine if post_id == post.id}
+    view.reaction_pairs = mine
     view.is_new = is_new
     html_ = _render(
         viewer, "deliberation/_post.html", post=view, access=access, thread=viewer.thread,

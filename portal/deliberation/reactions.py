@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 from piccolo.query.functions.aggregate import Count, Max
 from piccolo.querystring import QueryString
@@ -35,9 +36,8 @@ REACTION_LABELS = {
 _CHUNK = 5000
 
 
-def no_reactions() -> dict[str, int]:
-    """The counts of a post nobody reacted to."""
-    return dict.fromkeys(REACTION_KINDS, 0)
+# The counts of a post nobody reacted to (read-only: shared by all such posts).
+NO_REACTIONS: Mapping[str, int] = MappingProxyType(dict.fromkeys(REACTION_KINDS, 0))
 
 
 class ReactionError(Exception):
@@ -58,7 +58,7 @@ async def reactions_for_posts(
     pages of up to 5000 posts), however many posts and reactions there are.
     """
     ids = sorted({int(post_id) for post_id in post_ids})
-    counts: dict[int, dict[str, int]] = {post_id: no_reactions() for post_id in ids}
+    counts: dict[int, dict[str, int]] = {post_id: dict(NO_REACTIONS) for post_id in ids}
     mine: set[tuple[int, str]] = set()
     for chunk in _chunks(ids):
         mine |= await _count_reactions(scope, Reaction.post.is_in(chunk), user_id, counts)
@@ -88,7 +88,7 @@ async def _count_reactions(
     mine: set[tuple[int, str]] = set()
     for row in rows:
         if row["kind"] in REACTION_KINDS:
-            counts.setdefault(row["post"], no_reactions())[row["kind"]] = row["total"]
+            counts.setdefault(row["post"], dict(NO_REACTIONS))[row["kind"]] = row["total"]
             if row.get("mine"):
                 mine.add((row["post"], row["kind"]))
     return mine

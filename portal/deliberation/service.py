@@ -21,6 +21,7 @@ import importlib
 import logging
 import re
 import secrets
+from collections.abc import Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -46,7 +47,7 @@ from portal.deliberation.access import (
     thread_access,
 )
 from portal.deliberation.markdown import render_markdown
-from portal.deliberation.reactions import no_reactions, reactions_in_thread
+from portal.deliberation.reactions import NO_REACTIONS, reactions_in_thread
 from portal.deliberation.tables import Post, PostRevision, Thread, ThreadRead
 from portal.rounds.tables import ConsultationRound, RoundPanel
 from portal.rounds.visibility import PUBLISHED_STATUSES
@@ -685,7 +686,7 @@ async def polls_adapter(scope: TenantScope, thread: Thread, ctx: RequestContext,
 # --- the thread page ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class PostView:
     """One post as a reader sees it. Attribute names follow the ``Post`` columns, so templates of
     other parts can use ``post.author``, ``post.hidden_at`` and so on."""
@@ -708,9 +709,12 @@ class PostView:
     editable_until: datetime | None = None
     is_new: bool = False
     revision_count: int = 0
-    reactions: dict[str, int] = field(default_factory=no_reactions)  # every kind, 0 if none
-    my_reactions: set[str] = field(default_factory=set)
-    replies: list[PostView] = field(default_factory=list)
+    # Shared, read-only defaults where a page of hundreds of posts would otherwise make an
+    # object per post: the counts (every kind), the reader's (post id, kind) pairs (one set for
+    # the whole page) and the replies (a list of its own once the post has one).
+    reactions: Mapping[str, int] = field(default_factory=lambda: NO_REACTIONS)
+    reaction_pairs: AbstractSet[tuple[int, str]] = frozenset()
+    replies: Sequence[PostView] = ()
 
     @property
     def state(self) -> str:
@@ -737,11 +741,6 @@ class PostView:
     @property
     def created_iso(self) -> str:
         return self.created_at.isoformat()
-
-    @property
-    def reaction_pairs(self) -> set[tuple[int, str]]:
-        """This reader's reactions as (post id, kind), as ``reactions_for_posts`` gives them."""
-        return {(self.id, kind) for kind in self.my_reactions}
 
     @property
     def reply_token(self) -> str:
@@ -837,7 +836,12 @@ def _tree(views: list[PostView]) -> list[PostView]:
     top: list[PostView] = []
     for view in views:
         parent = by_id.get(view.parent) if view.parent is not None else None
-        (parent.replies if parent is not None else top).append(view)
+        if parent is None:
+            top.append(view)
+        elif parent.replies:
+            parent.replies.append(view)
+        else:
+            parent.replies = [view]
     return top
 
 
@@ -876,12 +880,9 @@ async def thread_page(
         for row in rows
     ]
     counts, mine = await reactions_in_thread(scope, thread.id, viewer_id)
-    mine_by_post: dict[int, set[str]] = {}
-    for post_id, kind in mine:
-        mine_by_post.setdefault(post_id, set()).add(kind)
     for view in views:
-        view.reactions = counts.get(view.id) or no_reactions()
-        view.my_reactions = mine_by_post.get(view.id, set())
+        view.reactions = counts.get(view.id, NO_REACTIONS)
+        view.reaction_pairs = mine
     polls = await polls_adapter(scope, thread, ctx, access)
     if mark_as_read and viewer_id is not None:
         await mark_read(scope, thread.id, viewer_id)
