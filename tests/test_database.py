@@ -57,3 +57,21 @@ async def test_queries_are_counted():
         await Panel.select().where(Panel.tenant == 1)
         await Panel.count()
     assert measured["queries"] == 2
+
+
+@pytest.mark.parametrize("stored", [b"12", b"-3", b"0", b"1.0", b"99999999999999999999999", b" 7 ", b"1e3"])
+def test_the_fast_integer_converter_gives_what_piccolos_gives(stored):
+    from piccolo.engine.sqlite import convert_int_out
+
+    from portal.core.database import _int_out
+
+    assert _int_out(stored) == convert_int_out(stored) and type(_int_out(stored)) is int
+
+
+@pytest.mark.parametrize("stored", [b"1", b"0"])
+def test_the_fast_boolean_converter_gives_what_piccolos_gives(stored):
+    from piccolo.engine.sqlite import convert_boolean_out
+
+    from portal.core.database import _boolean_out
+
+    assert _boolean_out(stored) is convert_boolean_out(stored)

@@ -13,7 +13,33 @@ from urllib.parse import urlparse
 
 import aiosqlite
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.engine.sqlite import (
+    SQLiteEngine,
+    SQLiteTransaction,
+    TransactionType,
+    convert_int_out,
+    dict_factory,
+)
+
+
+def _int_out(value: bytes) -> int:
+    """Piccolo's converter for INTEGER columns, with a fast path for what SQLite stores there:
+    ``int(Decimal(text))`` for every value cost about a microsecond each, and a thread page
+    reads a thousand of them."""
+    try:
+        return int(value)
+    except ValueError:  # "1.0" and the like: Piccolo's own conversion
+        return convert_int_out(value)
+
+
+def _boolean_out(value: bytes) -> bool:
+    return value == b"1"  # as Piccolo's, without decoding the bytes first
+
+
+# Piccolo registers its converters when its SQLite engine is imported (above); these replace
+# two of them with the same results, faster. They apply to SQLite connections only.
+sqlite3.register_converter("INTEGER", _int_out)
+sqlite3.register_converter("BOOLEAN", _boolean_out)
 
 
 class QueryCounter:

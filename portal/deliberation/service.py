@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from piccolo.query.functions.aggregate import Count, Max
+from piccolo.querystring import QueryString
 
 from portal.accounts.roles import POLICY_OFFICER, SUPPORT_CONTACT, TENANT_ADMIN
 from portal.accounts.tables import Membership, User
@@ -857,9 +858,14 @@ async def thread_page(
     viewer_id = ctx.user.id if ctx.user else None
     moderator = access.can_moderate
     in_thread = scope.select(Post, Post.id).where(Post.thread == thread.id)
-    rows = await scope.select(Post, *POST_COLUMNS).where(Post.thread == thread.id).order_by(Post.created_at).order_by(
-        Post.id
+    # The reader's read marker comes along with every post (a sub-query SQLite and PostgreSQL
+    # run once): one query less per page.
+    read_mark = scope.select(ThreadRead, ThreadRead.read_at).where(
+        (ThreadRead.thread == thread.id) & (ThreadRead.user == viewer_id)
     )
+    rows = await scope.select(
+        Post, *POST_COLUMNS, QueryString("({})", read_mark.querystrings[0], alias="read_at")
+    ).where(Post.thread == thread.id).order_by(Post.created_at).order_by(Post.id)
     names = await display_names(scope, scope.select(Post, Post.author).where(Post.thread == thread.id))
     revisions: dict[int, int] = {}
     if moderator:
@@ -867,12 +873,7 @@ async def thread_page(
             PostRevision.post.is_in(in_thread)
         ).group_by(PostRevision.post)
         revisions = {row["post"]: row["total"] for row in revision_rows}
-    read_at = None
-    if viewer_id is not None:
-        mark = await scope.select(ThreadRead, ThreadRead.read_at).where(
-            (ThreadRead.thread == thread.id) & (ThreadRead.user == viewer_id)
-        ).first()
-        read_at = _aware(mark["read_at"]) if mark else None
+    read_at = _aware(rows[0]["read_at"]) if rows and viewer_id is not None else None
     window, former = edit_window(scope), _(FORMER_MEMBER)
     views = [
         build_view(scope, row, names, viewer_id=viewer_id, moderator=moderator, read_at=read_at,
