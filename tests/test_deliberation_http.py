@@ -136,6 +136,24 @@ async def test_a_double_click_on_send_makes_one_post(client, world):
     assert len(await posts_in(world["scope"], thread)) == 1
 
 
+async def test_each_reply_form_carries_its_own_token_and_a_double_click_on_it_makes_one_reply(client, world):
+    thread = world["parents_thread"]
+    for body in ("Eerste", "Tweede"):
+        await send(client, thread, body)
+    first, second = await posts_in(world["scope"], thread)
+    page = (await client.get(thread_path(thread))).text
+    tokens = {
+        parent: re.search(rf'name="parent_id" value="{parent}">\s*<input type="hidden" name="client_token" '
+                          r'value="([^"]+)"', page).group(1)
+        for parent in (first.id, second.id)
+    }
+    assert len(set(tokens.values())) == 2 and all(service.clean_token(token) for token in tokens.values())
+    for _ in range(2):
+        response = await send(client, thread, "Mijn reactie", parent_id=str(first.id), client_token=tokens[first.id])
+        assert response.status_code == 303
+    assert [post.parent for post in await posts_in(world["scope"], thread)] == [None, None, first.id]
+
+
 async def test_injected_html_and_scripts_do_not_run(client, world):
     thread = world["parents_thread"]
     await send(client, thread, '<script>alert(1)</script> <img src=x onerror=alert(2)> [klik](javascript:alert(3))')

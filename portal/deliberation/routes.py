@@ -126,7 +126,8 @@ async def _thread_page(
     context = await service.thread_page(tenancy, ctx, thread, access, mark_as_read=status_code == 200)
     return page(
         request, "deliberation/thread.html", status_code=status_code, post_form=post_form or Form(),
-        client_token=service.new_client_token(), failed_reply=failed_reply, problem=problem, **context,
+        client_token=service.new_client_token(), reply_token_prefix=service.new_client_token(),
+        failed_reply=failed_reply, problem=problem, **context,
     )
 
 
