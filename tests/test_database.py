@@ -75,3 +75,16 @@ def test_the_fast_boolean_converter_gives_what_piccolos_gives(stored):
     from portal.core.database import _boolean_out
 
     assert _boolean_out(stored) is convert_boolean_out(stored)
+
+
+def test_foreign_keys_still_build_the_same_queries_and_joins():
+    from piccolo.columns import ForeignKey
+
+    from portal.core.database import _FOREIGN_KEY_METHODS, _piccolo_foreign_key_getattribute
+    from portal.deliberation.tables import Post, Reaction
+
+    for name in _FOREIGN_KEY_METHODS:
+        assert getattr(Post.thread, name).__func__ is getattr(ForeignKey, name)
+        assert getattr(Post.thread, name) == _piccolo_foreign_key_getattribute(Post.thread, name)
+    sql = str(Reaction.select(Reaction.id).where(Reaction.post._.thread.is_in([1, 2])))
+    assert 'JOIN "post"' in sql and '"reaction$post"."thread" IN (1, 2)' in sql
