@@ -716,6 +716,8 @@ class PostView:
     reactions: Mapping[str, int] = field(default_factory=lambda: NO_REACTIONS)
     reaction_pairs: AbstractSet[tuple[int, str]] = frozenset()
     replies: Sequence[PostView] = ()
+    # The words around the post, in the reader's language (see POST_LABELS): looked up once.
+    labels: SimpleNamespace = field(init=False)
 
     @property
     def state(self) -> str:
@@ -730,10 +732,8 @@ class PostView:
     def can_reply(self) -> bool:
         return self.state == "normal" and self.depth < MAX_DEPTH
 
-    @property
-    def labels(self) -> SimpleNamespace:
-        """The words around a post, in the reader's language (see POST_LABELS)."""
-        return post_labels(current_locale.get(), self.author_name)
+    def __post_init__(self) -> None:
+        self.labels = post_labels(current_locale.get(), self.author_name)
 
     @property
     def created_label(self) -> str:
