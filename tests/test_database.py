@@ -88,3 +88,41 @@ def test_foreign_keys_still_build_the_same_queries_and_joins():
         assert getattr(Post.thread, name) == _piccolo_foreign_key_getattribute(Post.thread, name)
     sql = str(Reaction.select(Reaction.id).where(Reaction.post._.thread.is_in([1, 2])))
     assert 'JOIN "post"' in sql and '"reaction$post"."thread" IN (1, 2)' in sql
+
+
+async def _sqlite_engine_on(path):
+    database = create_engine(f"sqlite:///{path}")
+    await database.run_ddl("CREATE TABLE note (body TEXT)")
+    return database
+
+
+def _sql(text: str):
+    from piccolo.querystring import QueryString
+
+    return QueryString(text)
+
+
+async def test_sqlite_connections_are_reused_and_only_for_their_own_file(tmp_path):
+    database = await _sqlite_engine_on(tmp_path / "a.sqlite")
+    await database.run_querystring(_sql("INSERT INTO note VALUES ('in a')"))
+    await database.run_querystring(_sql("SELECT * FROM note"))
+    [idle] = database._idle
+    await database.run_querystring(_sql("SELECT * FROM note"))
+    assert database._idle == [idle]  # the same connection again, not a new one
+    assert idle._thread.daemon  # an idle connection does not keep the process alive at exit
+    database.path = str(tmp_path / "b.sqlite")
+    assert await database.run_querystring(_sql("SELECT name FROM sqlite_master")) == []
+    assert idle not in database._idle
+    await database.close_connection_pool()
+
+
+async def test_a_rolled_back_transaction_leaves_nothing_behind_on_the_reused_connection(tmp_path):
+    database = await _sqlite_engine_on(tmp_path / "a.sqlite")
+    with pytest.raises(RuntimeError):
+        async with database.transaction():
+            await database.run_querystring(_sql("INSERT INTO note VALUES ('rolled back')"))
+            raise RuntimeError("something went wrong")
+    await database.run_querystring(_sql("INSERT INTO note VALUES ('kept')"))
+    assert await database.run_querystring(_sql("SELECT body FROM note")) == [{"body": "kept"}]
+    assert all(not connection.in_transaction for connection in database._idle)
+    await database.close_connection_pool()

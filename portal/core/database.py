@@ -125,15 +125,17 @@ class PortalSQLiteEngine(SQLiteEngine):
     connection's thread, and gives it back; a transaction keeps its connection until it ends.
     A connection is only given back outside a transaction and after a query that succeeded
     (anything else closes it), and in WAL mode each statement in autocommit mode reads the
-    latest committed data, so reuse changes nothing a query sees. The idle connections belong
-    to one database file: when ``path`` changes (the tests use a file per test) they are closed.
+    latest committed data, so reuse changes nothing a query sees. A connection is reused only
+    for the file it was opened on: when ``path`` changes (the tests use a file per test), the
+    connections to the old file are closed.
     """
 
     MAX_IDLE_CONNECTIONS = 8
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._idle: list[tuple[str, aiosqlite.Connection]] = []
+        self._idle: list[aiosqlite.Connection] = []
+        self._paths: dict[aiosqlite.Connection, str] = {}  # the file each open connection is on
 
     def transaction(self, transaction_type=TransactionType.immediate, allow_nested=True):
         return PooledSQLiteTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
@@ -164,35 +166,42 @@ class PortalSQLiteEngine(SQLiteEngine):
 
     async def borrow_connection(self) -> aiosqlite.Connection:
         """An idle connection to the current database file, or a new one."""
-        path = self.path
         while self._idle:
             try:
-                idle_path, connection = self._idle.pop()
+                connection = self._idle.pop()
             except IndexError:  # another task took the last one
                 break
-            if idle_path == path:
+            if self._paths.get(connection) == self.path:
                 return connection
-            await connection.close()
+            await self.discard_connection(connection)
         return await self._connect()
 
     async def give_back_connection(self, connection: aiosqlite.Connection) -> None:
-        if connection.in_transaction or len(self._idle) >= self.MAX_IDLE_CONNECTIONS:
-            await self.discard_connection(connection)
+        reusable = not connection.in_transaction and self._paths.get(connection) == self.path
+        if reusable and len(self._idle) < self.MAX_IDLE_CONNECTIONS:
+            self._idle.append(connection)
         else:
-            self._idle.append((self.path, connection))
+            await self.discard_connection(connection)
 
     async def discard_connection(self, connection: aiosqlite.Connection) -> None:
+        self._paths.pop(connection, None)
         with suppress(Exception):  # it may be broken; closing is all that is left to do
             await connection.close()
 
     async def _connect(self) -> aiosqlite.Connection:
-        pending = aiosqlite.connect(**self.connection_kwargs)
+        path = self.path
+        pending = aiosqlite.connect(**{**self.connection_kwargs, "database": path})
         # An idle connection's thread must not keep the process alive at exit (aiosqlite makes
         # it a non-daemon thread); an idle connection holds no transaction, so nothing is lost.
         pending._thread.daemon = True
         connection = await pending
         connection.row_factory = dict_factory
-        await connection.execute_fetchall("PRAGMA foreign_keys = 1")
+        try:
+            await connection.execute_fetchall("PRAGMA foreign_keys = 1")
+        except BaseException:
+            await connection.close()
+            raise
+        self._paths[connection] = path
         return connection
 
     async def start_connection_pool(self, **_options) -> None:
@@ -201,7 +210,7 @@ class PortalSQLiteEngine(SQLiteEngine):
     async def close_connection_pool(self) -> None:
         """Close the idle connections (at shutdown)."""
         idle, self._idle = self._idle, []
-        for _path, connection in idle:
+        for connection in idle:
             await self.discard_connection(connection)
 
     def enable_wal(self) -> None:
