@@ -119,9 +119,11 @@ def test_the_yearly_cap_is_per_fiscal_year():
     approved = [Allowance(day=date(2026, month, 1), amount=Decimal("210"), kind=caps.FIXED) for month in range(1, 11)]
     verdict = caps.check(approved, Allowance(day=date(2026, 11, 2), amount=Decimal("150"), kind=caps.FIXED), TABLE)
     assert [(u.cap, u.excess) for u in verdict.refused] == [("yearly", Decimal("50.00"))]
-    next_year = Allowance(day=date(2027, 1, 2), amount=Decimal("10"), kind=caps.FIXED)
+    # A year not configured yet uses the latest earlier year's caps; before the table: refused.
+    assert caps.check(approved, Allowance(day=date(2027, 1, 2), amount=Decimal("220"), kind=caps.FIXED), TABLE).allowed
+    assert not caps.check([], Allowance(day=date(2027, 1, 2), amount=Decimal("221"), kind=caps.FIXED), TABLE).allowed
     with pytest.raises(caps.UnknownYear):
-        caps.check(approved, next_year, TABLE)
+        caps.check([], Allowance(day=date(2024, 1, 2), amount=Decimal("10"), kind=caps.FIXED), TABLE)
 
 
 def test_a_configured_year_extends_the_table_and_bad_values_are_refused():

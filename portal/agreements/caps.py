@@ -79,6 +79,15 @@ def cap_table(configured: Mapping | None = None) -> dict[int, YearCaps]:
     return table
 
 
+def caps_for(table: Mapping[int, YearCaps], year: int) -> YearCaps:
+    """The caps of ``year``; a later year not configured yet uses the latest earlier year (caps
+    only ever rose), so approvals in January do not stop before the new amounts are entered."""
+    known = [candidate for candidate in table if candidate <= year]
+    if not known:
+        raise UnknownYear(year)
+    return table[max(known)]
+
+
 def age_on(birth_date: date, day: date) -> int:
     """Completed years on ``day`` (someone born on 29 February turns a year older on 1 March)."""
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
@@ -136,9 +145,7 @@ def check(approved: Iterable[Allowance], candidate: Allowance, table: Mapping[in
     """May ``candidate`` be approved next to the already ``approved`` entries of the same member
     and payer? The hourly cap applies to the candidate alone (by age on its day); the monthly and
     yearly caps to the totals of its calendar month and fiscal year."""
-    caps = table.get(candidate.day.year)
-    if caps is None:
-        raise UnknownYear(candidate.day.year)
+    caps = caps_for(table, candidate.day.year)
     year = [entry for entry in approved if entry.day.year == candidate.day.year]
     month = [entry for entry in year if entry.day.month == candidate.day.month]
     uses = [
@@ -155,8 +162,5 @@ def check(approved: Iterable[Allowance], candidate: Allowance, table: Mapping[in
 
 def hourly_rate_allowed(rate: Decimal, day: date, age: int, table: Mapping[int, YearCaps]) -> Decimal | None:
     """The cap for a proposed hourly rate when the rate is above it, else None."""
-    caps = table.get(day.year)
-    if caps is None:
-        return None
-    limit = caps.hourly_for(age)
+    limit = caps_for(table, day.year).hourly_for(age)
     return limit if Decimal(rate) > limit else None

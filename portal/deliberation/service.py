@@ -463,6 +463,18 @@ async def _posting_access(scope: TenantScope, thread: Thread, access: Access | N
     return Access(can_read=True, can_post=round_.status == OPEN_STATUS, round=round_)
 
 
+# Rules other features add before a post is written (agreements: both accepted). Each is awaited
+# with (scope, access, author) and returns why the author may not post, or None.
+POSTING_CHECKS: list = []
+
+
+async def _posting_refusal(scope: TenantScope, access: Access, author: User) -> str | None:
+    for check in list(POSTING_CHECKS):
+        if reason := await check(scope, access, author):
+            return reason
+    return None
+
+
 async def create_post(
     scope: TenantScope,
     thread: Thread,
@@ -481,6 +493,8 @@ async def create_post(
     access = await _posting_access(scope, thread, access)
     if not access.can_post:
         raise PostError(_("You cannot write in this conversation (any more)."))
+    if refusal := await _posting_refusal(scope, access, author):
+        raise PostError(refusal, status_code=403)
     token = clean_token(client_token)
     same = (Post.thread == thread.id) & (Post.author == author.id) & (Post.client_token == token)
     if token:

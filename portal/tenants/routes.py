@@ -16,6 +16,7 @@ from portal.core.sessions import rotate_session
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import request_context, see_other
+from portal.agreements.routes import route_handlers as agreement_handlers
 from portal.cycles.routes import route_handlers as cycle_handlers
 from portal.deliberation.live_routes import route_handlers as live_handlers
 from portal.deliberation.moderation_routes import route_handlers as moderation_handlers
@@ -77,6 +78,7 @@ router = Router(
         *moderation_handlers,
         *poll_handlers,
         *live_handlers,
+        *agreement_handlers,
     ],
     dependencies={"tenancy": Provide(provide_tenancy, sync_to_thread=False)},
     guards=[requires_tenant],
