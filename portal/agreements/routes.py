@@ -8,10 +8,11 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import File, Redirect, Template
+from litestar.response import File, Redirect, Response, Template
 
 from portal.accounts.roles import PANEL_MEMBER, POLICY_OFFICER, TENANT_ADMIN
 from portal.agreements import claims as claim_rules
+from portal.agreements import exports
 from portal.agreements import rules, service
 from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement
 from portal.agreements.terms import cap_table_of, format_money, read_terms, terms_form
@@ -348,7 +349,72 @@ async def withdraw_agreement(request: Request, tenancy: NamedDependency[TenantSc
                                _("The payment agreement has been withdrawn."))
 
 
+# --- exports and statements -------------------------------------------------------------------
+
+
+def _period(form: Form) -> tuple:
+    start = form.date("start", _("From")) or today().replace(month=1, day=1)
+    end = form.date("end", _("Until")) or today()
+    if end < start:
+        form.add_error("end", _("The end date is before the start date."))
+    return start, end
+
+
+def _query_form(request: Request) -> Form:
+    return Form({key: value for key, value in request.query_params.items() if isinstance(value, str)})
+
+
+def _year(form: Form) -> int:
+    raw = form.raw("year").strip()
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else today().year
+
+
+@get("/payments", guards=[MANAGERS])
+async def payments(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
+    form = _query_form(request)
+    start, end = _period(form)
+    payer = form.raw("payer")
+    rows = await exports.approved_payments(tenancy, start, end, payer) if form.is_valid else []
+    return page(request, "agreements/payments.html", status_code=200 if form.is_valid else 422, form=form,
+                rows=rows, start=start, end=end, payer=payer, payers=await exports.payers(tenancy),
+                year=today().year, **LABELS)
+
+
+def _csv_response(content: str, filename: str) -> Response:
+    return Response(content="\ufeff" + content, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "Cache-Control": "private, no-store"})
+
+
+@get("/payments/export.csv", guards=[MANAGERS])
+async def payments_csv(request: Request, tenancy: NamedDependency[TenantScope]) -> Response:
+    form = _query_form(request)
+    start, end = _period(form)
+    if not form.is_valid:
+        start, end = end, end
+    rows = await exports.approved_payments(tenancy, start, end, form.raw("payer"))
+    return _csv_response(exports.payments_csv(rows), f"betalingen-{start}-{end}.csv")
+
+
+@get("/payments/reportable.csv", guards=[MANAGERS])
+async def reportable_csv(request: Request, tenancy: NamedDependency[TenantScope]) -> Response:
+    year = _year(_query_form(request))
+    return _csv_response(await exports.reportable_csv(tenancy, year), f"opgaaf-{year}.csv")
+
+
+@get("/statement", guards=[MEMBERS])
+async def my_statement(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
+    user = request_context(request).user
+    year = _year(_query_form(request))
+    return page(request, "agreements/statement.html", member_name=user.name,
+                **await exports.statement(tenancy, user.id, year), **LABELS)
+
+
 route_handlers = [
+    payments,
+    payments_csv,
+    reportable_csv,
+    my_statement,
     terms,
     save_terms,
     round_agreements,

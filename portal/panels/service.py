@@ -33,6 +33,19 @@ MANAGER_ROLES = (TENANT_ADMIN, POLICY_OFFICER)
 STATUS_ORDER = {"active": 0, "paused": 1, "invited": 2, "withdrawn": 3, "ended": 4}
 
 
+# Reasons to keep an accepted panel invitation from activating the membership (privacy: a member
+# under 16 without a guardian's consent). Each is awaited with (scope, membership, user) and
+# returns a reason or None; the invitations feature consults them on acceptance.
+ACTIVATION_HOLDS: list = []
+
+
+async def activation_hold(scope: TenantScope, membership: PanelMembership, user: User) -> str | None:
+    for hold in list(ACTIVATION_HOLDS):
+        if reason := await hold(scope, membership, user):
+            return reason
+    return None
+
+
 class PanelError(Exception):
     """A rule was broken; the message is for the user, ``field`` names the form field."""
 

@@ -24,6 +24,7 @@ from portal.deliberation.poll_routes import route_handlers as poll_handlers
 from portal.deliberation.routes import route_handlers as thread_handlers
 from portal.invitations.routes import route_handlers as invitation_handlers
 from portal.panels.routes import route_handlers as panel_handlers
+from portal.privacy.routes import route_handlers as privacy_handlers
 from portal.rounds.routes import route_handlers as round_handlers
 from portal.tenants import service
 from portal.tenants.dashboard import dashboard
@@ -79,6 +80,7 @@ router = Router(
         *poll_handlers,
         *live_handlers,
         *agreement_handlers,
+        *privacy_handlers,
     ],
     dependencies={"tenancy": Provide(provide_tenancy, sync_to_thread=False)},
     guards=[requires_tenant],

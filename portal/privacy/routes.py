@@ -1,0 +1,122 @@
+"""HTTP routes of privacy: my consents and details, and the guardian's confirmation."""
+
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from portal.accounts.roles import PANEL_MEMBER
+from portal.core.context import flash
+from portal.core.forms import Form
+from portal.core.guards import requires_role, requires_tenant
+from portal.core.i18n import _
+from portal.core.mail import MailService
+from portal.core.settings import Settings
+from portal.core.templating import page
+from portal.core.tenancy import TenantScope
+from portal.core.web import read_form, request_context, see_other
+from portal.privacy import service
+from portal.privacy.rules import BENEFIT_LABELS, BENEFIT_REMINDERS, CONSENT_LABELS, CONSENT_TEXT_VERSION
+
+MEMBERS = requires_role(PANEL_MEMBER)
+
+
+def _privacy_url(tenancy: TenantScope) -> str:
+    return f"/t/{tenancy.tenant.slug}/privacy"
+
+
+async def _privacy_page(request: Request, tenancy: TenantScope, *, status_code: int = 200,
+                        details_form: Form | None = None, guardian_form: Form | None = None) -> Template:
+    user = request_context(request).user
+    details = await service.details_of(tenancy, user.id)
+    if details_form is None:
+        details_form = Form()
+        details_form.values.update(
+            date_of_birth=details.date_of_birth.isoformat() if details and details.date_of_birth else "",
+            benefit=details.benefit if details else "")
+    return page(
+        request, "privacy/index.html", status_code=status_code, details_form=details_form,
+        guardian_form=guardian_form or Form(), consents=await service.active_consents(tenancy, user.id),
+        consent_labels=CONSENT_LABELS, text_version=CONSENT_TEXT_VERSION,
+        guardian=await service.guardian_status(tenancy, user.id),
+        needs_own_consent=await service.needs_own_consent(tenancy, user.id),
+        benefit_options=[(key, _(label)) for key, label in BENEFIT_LABELS.items()],
+        reminder=_(BENEFIT_REMINDERS[details.benefit]) if details and details.benefit in BENEFIT_REMINDERS else None,
+    )
+
+
+@get("/privacy", guards=[MEMBERS])
+async def privacy(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
+    return await _privacy_page(request, tenancy)
+
+
+@post("/privacy/details", guards=[MEMBERS])
+async def save_details(request: Request, tenancy: NamedDependency[TenantScope]) -> Template | Redirect:
+    form = await read_form(request)
+    birth = form.date("date_of_birth", _("Date of birth"))
+    benefit = form.raw("benefit")
+    if form.is_valid:
+        with form.catch_as_error(service.PrivacyError, "date_of_birth"):
+            await service.save_details(tenancy, request_context(request).user, birth, benefit)
+    if not form.is_valid:
+        return await _privacy_page(request, tenancy, status_code=422, details_form=form)
+    flash(request.scope, _("Your details have been saved."))
+    return see_other(_privacy_url(tenancy))
+
+
+@post("/privacy/consents/{kind:str}/{action:str}", guards=[MEMBERS])
+async def change_consent(request: Request, tenancy: NamedDependency[TenantScope], kind: FromPath[str],
+                         action: FromPath[str]) -> Redirect:
+    user = request_context(request).user
+    try:
+        if action == "give":
+            await service.give_consent(tenancy, user, kind)
+            flash(request.scope, _("Your consent has been recorded."))
+        else:
+            await service.withdraw_consent(tenancy, user, kind)
+            flash(request.scope, _("Your consent has been withdrawn."))
+    except service.PrivacyError as error:
+        flash(request.scope, str(error))
+    return see_other(_privacy_url(tenancy))
+
+
+@post("/privacy/guardian", guards=[MEMBERS])
+async def ask_guardian(request: Request, tenancy: NamedDependency[TenantScope], mail: NamedDependency[MailService],
+                       settings: NamedDependency[Settings]) -> Template | Redirect:
+    form = await read_form(request)
+    email = form.email("guardian_email", _("Email address of your parent or guardian"))
+    ctx = request_context(request)
+    if form.is_valid:
+        with form.catch_as_error(service.PrivacyError, "guardian_email"):
+            await service.request_guardian_consent(tenancy, ctx.user, email, mail, settings.base_url,
+                                                   ctx.display_name or ctx.user.name)
+    if not form.is_valid:
+        return await _privacy_page(request, tenancy, status_code=422, guardian_form=form)
+    flash(request.scope, _("We have emailed your parent or guardian."))
+    return see_other(_privacy_url(tenancy))
+
+
+async def _guardian_page(request: Request, tenancy: TenantScope, token: str, *, status_code: int = 200,
+                         refusal: str | None = None, done: bool = False) -> Template:
+    return page(request, "privacy/guardian.html", status_code=status_code, token=token, refusal=refusal,
+                done=done, consent_labels=CONSENT_LABELS)
+
+
+@get("/guardian/{token:str}", guards=[requires_tenant])
+async def guardian_form(request: Request, tenancy: NamedDependency[TenantScope], token: FromPath[str]) -> Template:
+    refusal = service.guardian_refusal(await service.guardian_request_for(tenancy, token))
+    return await _guardian_page(request, tenancy, token, status_code=410 if refusal else 200, refusal=refusal)
+
+
+@post("/guardian/{token:str}", guards=[requires_tenant])
+async def guardian_confirm(request: Request, tenancy: NamedDependency[TenantScope], token: FromPath[str]) -> Template:
+    try:
+        await service.confirm_guardian(tenancy, await service.guardian_request_for(tenancy, token))
+    except service.PrivacyError as error:
+        return await _guardian_page(request, tenancy, token, status_code=410, refusal=str(error))
+    return await _guardian_page(request, tenancy, token, done=True)
+
+
+route_handlers = [privacy, save_details, change_consent, ask_guardian, guardian_form, guardian_confirm]
