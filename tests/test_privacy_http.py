@@ -65,15 +65,18 @@ async def test_an_expired_or_unknown_guardian_link_is_refused(client):
     expired = await post_form(client, link)
     assert expired.status_code == 410
     assert nl("This link has expired. Ask your child to send a new request from the portal.") in expired.text
-    assert (await client.get("/t/alpha/guardian/not-a-token")).status_code == 410
+    assert (await client.get("/t/alpha/guardian/not-a-token")).status_code == 404
     assert (await scope.get(PanelMembership, membership.id)).status == "invited"
 
 
 async def test_consents_are_given_and_withdrawn_with_the_text_version(client, world):  # noqa: F811
     await login(client, world["member"].email)
-    assert (await submit(client, "/t/alpha/privacy/consents/experience/give")).status_code == 303
-    assert (await submit(client, "/t/alpha/privacy/consents/experience/withdraw")).status_code == 303
-    assert (await submit(client, "/t/alpha/privacy/consents/bogus/give")).status_code == 303
+    url = "/t/alpha/privacy/consents"
+    assert (await submit(client, url, {"kind": "experience", "action": "give"})).status_code == 303
+    assert (await submit(client, url, {"kind": "experience", "action": "withdraw"})).status_code == 303
+    assert (await submit(client, url, {"kind": "bogus", "action": "give"})).status_code == 303
+    refused = await submit(client, url, {"kind": "experience", "action": "withdraw"}, follow_redirects=True)
+    assert nl("This consent was not given, so it cannot be withdrawn.") in refused.text
     rows = await world["scope"].objects(Consent)
     assert len(rows) == 1 and rows[0].withdrawn_at is not None and rows[0].text_version == "2026-1"
 

@@ -18,6 +18,7 @@ from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
 from portal.privacy import service
+from portal.privacy.tables import GuardianRequest
 from portal.privacy.rules import BENEFIT_LABELS, BENEFIT_REMINDERS, CONSENT_LABELS, CONSENT_TEXT_VERSION
 
 MEMBERS = requires_role(PANEL_MEMBER)
@@ -66,12 +67,13 @@ async def save_details(request: Request, tenancy: NamedDependency[TenantScope]) 
     return see_other(_privacy_url(tenancy))
 
 
-@post("/privacy/consents/{kind:str}/{action:str}", guards=[MEMBERS])
-async def change_consent(request: Request, tenancy: NamedDependency[TenantScope], kind: FromPath[str],
-                         action: FromPath[str]) -> Redirect:
+@post("/privacy/consents", guards=[MEMBERS])
+async def change_consent(request: Request, tenancy: NamedDependency[TenantScope]) -> Redirect:
     user = request_context(request).user
+    form = await read_form(request)
+    kind = form.raw("kind")
     try:
-        if action == "give":
+        if form.raw("action") == "give":
             await service.give_consent(tenancy, user, kind)
             flash(request.scope, _("Your consent has been recorded."))
         else:
@@ -104,19 +106,30 @@ async def _guardian_page(request: Request, tenancy: TenantScope, token: str, *, 
                 done=done, consent_labels=CONSENT_LABELS)
 
 
-@get("/guardian/{token:str}", guards=[requires_tenant])
-async def guardian_form(request: Request, tenancy: NamedDependency[TenantScope], token: FromPath[str]) -> Template:
-    refusal = service.guardian_refusal(await service.guardian_request_for(tenancy, token))
-    return await _guardian_page(request, tenancy, token, status_code=410 if refusal else 200, refusal=refusal)
+def _refusal_status(request: GuardianRequest | None) -> int:
+    """An unknown link is not found (404); a used or expired one is gone (410)."""
+    return 404 if request is None else 410
 
 
-@post("/guardian/{token:str}", guards=[requires_tenant])
-async def guardian_confirm(request: Request, tenancy: NamedDependency[TenantScope], token: FromPath[str]) -> Template:
+@get("/guardian/{guardian_token:str}", guards=[requires_tenant])
+async def guardian_form(request: Request, tenancy: NamedDependency[TenantScope],
+                        guardian_token: FromPath[str]) -> Template:
+    guardian_request = await service.guardian_request_for(tenancy, guardian_token)
+    refusal = service.guardian_refusal(guardian_request)
+    return await _guardian_page(request, tenancy, guardian_token, refusal=refusal,
+                                status_code=_refusal_status(guardian_request) if refusal else 200)
+
+
+@post("/guardian/{guardian_token:str}", guards=[requires_tenant])
+async def guardian_confirm(request: Request, tenancy: NamedDependency[TenantScope],
+                           guardian_token: FromPath[str]) -> Template:
+    guardian_request = await service.guardian_request_for(tenancy, guardian_token)
     try:
-        await service.confirm_guardian(tenancy, await service.guardian_request_for(tenancy, token))
+        await service.confirm_guardian(tenancy, guardian_request)
     except service.PrivacyError as error:
-        return await _guardian_page(request, tenancy, token, status_code=410, refusal=str(error))
-    return await _guardian_page(request, tenancy, token, done=True)
+        return await _guardian_page(request, tenancy, guardian_token, refusal=str(error),
+                                    status_code=_refusal_status(guardian_request))
+    return await _guardian_page(request, tenancy, guardian_token, done=True)
 
 
 route_handlers = [privacy, save_details, change_consent, ask_guardian, guardian_form, guardian_confirm]
