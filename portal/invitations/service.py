@@ -97,7 +97,9 @@ async def create_invitation(
         expires_at=now() + timedelta(days=days),
         panel=panel.id if panel is not None else None,
     )
-    after = {"email": email, "role": role, "expires_at": invitation.expires_at}
+    # Never the address: the audit log is append-only, and an erased person must leave no trace
+    # in it (the invitation row holds the address and is deleted on erasure).
+    after = {"role": role, "expires_at": invitation.expires_at}
     if panel is not None:
         after["panel_id"] = panel.id
     async with engine().transaction():

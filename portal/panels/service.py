@@ -334,7 +334,7 @@ async def invite_member(
         await audit.record_in(
             scope, "panel_membership.invited", "panel_membership", membership.id, inviter,
             before=before,
-            after={**_membership_values(membership), "panel_id": panel.id, "email": email,
+            after={**_membership_values(membership), "panel_id": panel.id,
                    "invitation_id": invitation.id},
         )
     return membership, invitation, token

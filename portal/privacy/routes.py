@@ -5,7 +5,8 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.exceptions import NotAuthorizedException
+from litestar.response import Redirect, Response, Template
 
 from portal.accounts.roles import PANEL_MEMBER
 from portal.core.context import flash
@@ -14,10 +15,11 @@ from portal.core.guards import requires_role, requires_tenant
 from portal.core.i18n import _
 from portal.core.mail import MailService
 from portal.core.settings import Settings
+from portal.core.sessions import rotate_session
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
-from portal.privacy import service
+from portal.privacy import selfservice, service
 from portal.privacy.tables import GuardianRequest
 from portal.privacy.rules import BENEFIT_LABELS, BENEFIT_REMINDERS, CONSENT_LABELS, CONSENT_TEXT_VERSION
 
@@ -45,6 +47,7 @@ async def _privacy_page(request: Request, tenancy: TenantScope, *, status_code: 
         needs_own_consent=await service.needs_own_consent(tenancy, user.id),
         benefit_options=[(key, _(label)) for key, label in BENEFIT_LABELS.items()],
         reminder=_(BENEFIT_REMINDERS[details.benefit]) if details and details.benefit in BENEFIT_REMINDERS else None,
+        contributions=await selfservice.my_contributions(tenancy, user),
     )
 
 
@@ -132,4 +135,76 @@ async def guardian_confirm(request: Request, tenancy: NamedDependency[TenantScop
     return await _guardian_page(request, tenancy, guardian_token, done=True)
 
 
-route_handlers = [privacy, save_details, change_consent, ask_guardian, guardian_form, guardian_confirm]
+# --- download, withdraw, erase --------------------------------------------------------------------
+
+
+@get("/privacy/download", guards=[MEMBERS])
+async def download(request: Request, tenancy: NamedDependency[TenantScope]) -> Response:
+    user = request_context(request).user
+    data = await selfservice.my_data(tenancy, user)
+    environment = request.app.template_engine.engine
+    readable = environment.get_template("privacy/export.html").render(
+        data={name: selfservice.readable_rows(value) for name, value in _flat_sections(data).items()},
+        tenant=tenancy.tenant, name=user.name)
+    return Response(content=selfservice.download_zip(data, readable), media_type="application/zip", headers={
+        "Content-Disposition": 'attachment; filename="mijn-gegevens.zip"', "Cache-Control": "private, no-store"})
+
+
+def _flat_sections(data: dict) -> dict:
+    """Sections with sub-sections (agreements) become one table each on the readable page."""
+    flat = {}
+    for name, value in data.items():
+        if isinstance(value, dict) and all(isinstance(item, list) for item in value.values()):
+            flat.update(value)
+        else:
+            flat[name] = value
+    return flat
+
+
+@post("/privacy/contributions/withdraw", guards=[MEMBERS])
+async def withdraw_contribution(request: Request, tenancy: NamedDependency[TenantScope]) -> Redirect:
+    form = await read_form(request)
+    raw_id = form.raw("contribution_id").strip()
+    try:
+        contribution_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 12 else 0
+        await selfservice.withdraw_contribution(tenancy, request_context(request).user, form.raw("kind"),
+                                                contribution_id)
+        flash(request.scope, _("Your contribution has been withdrawn."))
+    except service.PrivacyError as error:
+        flash(request.scope, str(error))
+    return see_other(_privacy_url(tenancy))
+
+
+@get("/privacy/erase", guards=[MEMBERS])
+async def erase_form(request: Request) -> Template:
+    return page(request, "privacy/erase.html", form=Form())
+
+
+@post("/privacy/erase", guards=[requires_tenant])
+async def erase(request: Request) -> Template:
+    """Erase the account. Sending the form again afterwards says so, instead of asking to log in."""
+    ctx = request_context(request)
+    session = request.scope.get("session") or {}
+    if ctx.user is None:
+        if session.get("erased"):
+            return page(request, "privacy/erased.html", status_code=410,
+                        message=_("This account has already been erased."))
+        raise NotAuthorizedException()
+    form = await read_form(request)
+    if not form.raw("confirm"):
+        form.add_error("confirm", _("Tick the box to confirm that your account must be erased."))
+        return page(request, "privacy/erase.html", status_code=422, form=form)
+    try:
+        await selfservice.erase_account(ctx.user.id)
+    except service.PrivacyError as error:
+        return page(request, "privacy/erased.html", status_code=410, message=str(error))
+    rotate_session(request.scope)
+    request.scope["session"] = {"erased": True}
+    ctx.user, ctx.roles = None, set()
+    return page(request, "privacy/erased.html", message=_(
+        "Your account has been erased. What you wrote is shown as written by a former participant; "
+        "payment records are kept for seven years in restricted form, as the law requires."))
+
+
+route_handlers = [privacy, save_details, change_consent, ask_guardian, guardian_form, guardian_confirm,
+                  download, withdraw_contribution, erase_form, erase]
