@@ -11,6 +11,7 @@ from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement
 from portal.core.i18n import N_, _
 from portal.core.tenancy import TenantScope
 from portal.privacy.registry import ERASURE_STEPS, EXPORT_SECTIONS
+from portal.privacy.retention import RETENTION_STEPS
 
 FINANCIAL_RECORD_YEARS = 7
 ANONYMOUS = N_("Anonymous participant")
@@ -32,11 +33,14 @@ async def _export(scope: TenantScope, user: User) -> dict:
     return {"payment_agreements": payments, "ownership_agreements": ownership, "hours_and_expenses": claims}
 
 
-async def _restrict_financial_records(scope: TenantScope, user: User) -> None:
-    """Agreements with money in them keep the payee's name in a restricted record (seven years);
-    the others go. Descriptions the person typed are cleared."""
-    agreements = await scope.select(PaymentAgreement, PaymentAgreement.id, PaymentAgreement.status).where(
-        PaymentAgreement.user == user.id)
+async def _restrict(scope: TenantScope, user_id: int, name: str, round_ids: list[int] | None = None) -> None:
+    """The person's agreements (in ``round_ids``, or all) no longer point at them. Those with
+    money in them keep the payee's name in a restricted record (seven years); the others go,
+    except ownership agreements, which still govern the contribution. Typed descriptions go."""
+    mine = PaymentAgreement.user == user_id
+    if round_ids is not None:
+        mine &= PaymentAgreement.round.is_in(round_ids)
+    agreements = await scope.select(PaymentAgreement, PaymentAgreement.id, PaymentAgreement.status).where(mine)
     approved = {row["agreement"] for row in await scope.select(Claim, Claim.agreement).where(
         Claim.agreement.is_in([a["id"] for a in agreements] or [0]) & (Claim.status == "approved"))}
     financial = [a["id"] for a in agreements if a["id"] in approved or a["status"] in ("submitted", "paid")]
@@ -45,16 +49,36 @@ async def _restrict_financial_records(scope: TenantScope, user: User) -> None:
         await scope.delete(PaymentAgreement).where(PaymentAgreement.id.is_in(others))
     if financial:
         today = date.today()
-        payee = scope.new(RestrictedPayee, name=user.name,
-                          keep_until=today.replace(year=today.year + FINANCIAL_RECORD_YEARS))
+        payee = scope.new(RestrictedPayee, name=name, keep_until=today.replace(year=today.year + FINANCIAL_RECORD_YEARS))
         await payee.save()
-        await scope.update(PaymentAgreement, {PaymentAgreement.restricted_payee: payee.id}).where(
-            PaymentAgreement.id.is_in(financial))
+        await scope.update(PaymentAgreement, {PaymentAgreement.restricted_payee: payee.id, PaymentAgreement.user: None}
+                           ).where(PaymentAgreement.id.is_in(financial))
         await scope.update(Claim, {Claim.description: ""}).where(Claim.agreement.is_in(financial))
+    ownership = OwnershipAgreement.user == user_id
+    if round_ids is not None:
+        ownership &= OwnershipAgreement.round.is_in(round_ids)
+    await scope.update(OwnershipAgreement, {OwnershipAgreement.user: None}).where(ownership)
+
+
+async def _restrict_financial_records(scope: TenantScope, user: User) -> None:
+    await _restrict(scope, user.id, user.name)
+
+
+async def _retention(scope: TenantScope, round_ids: list[int]) -> None:
+    rows = await scope.select(PaymentAgreement, PaymentAgreement.user).where(
+        PaymentAgreement.round.is_in(round_ids) & PaymentAgreement.user.is_not_null())
+    user_ids = {row["user"] for row in rows} | {row["user"] for row in await scope.select(
+        OwnershipAgreement, OwnershipAgreement.user).where(
+        OwnershipAgreement.round.is_in(round_ids) & OwnershipAgreement.user.is_not_null())}
+    names = {row["id"]: row["name"] for row in await User.select(User.id, User.name).where(
+        User.id.is_in(list(user_ids) or [0]))}
+    for user_id in user_ids:
+        await _restrict(scope, user_id, names.get(user_id, ""), round_ids)
 
 
 EXPORT_SECTIONS["agreements"] = _export
 ERASURE_STEPS.append(_restrict_financial_records)
+RETENTION_STEPS.append(_retention)
 
 
 async def public_attribution(scope: TenantScope, round_id: int, user_ids) -> dict[int, str]:
