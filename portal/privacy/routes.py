@@ -5,13 +5,14 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.exceptions import NotAuthorizedException
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Response, Template
 
 from portal.accounts.roles import PANEL_MEMBER
 from portal.core.context import flash
 from portal.core.forms import Form
-from portal.core.guards import requires_role, requires_tenant
+from portal.core.guards import requires_member, requires_role, requires_tenant
 from portal.core.i18n import _
 from portal.core.mail import MailService
 from portal.core.settings import Settings
@@ -180,16 +181,19 @@ async def erase_form(request: Request) -> Template:
     return page(request, "privacy/erase.html", form=Form())
 
 
-@post("/privacy/erase", guards=[requires_tenant])
+def requires_login_or_erased(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Logged in, or the session of an account erased just now (to answer a second erasure)."""
+    if not (connection.scope.get("session") or {}).get("erased"):
+        requires_member(connection, handler)
+
+
+@post("/privacy/erase", guards=[requires_login_or_erased])
 async def erase(request: Request) -> Template:
     """Erase the account. Sending the form again afterwards says so, instead of asking to log in."""
     ctx = request_context(request)
-    session = request.scope.get("session") or {}
     if ctx.user is None:
-        if session.get("erased"):
-            return page(request, "privacy/erased.html", status_code=410,
-                        message=_("This account has already been erased."))
-        raise NotAuthorizedException()
+        return page(request, "privacy/erased.html", status_code=410,
+                    message=_("This account has already been erased."))
     form = await read_form(request)
     if not form.raw("confirm"):
         form.add_error("confirm", _("Tick the box to confirm that your account must be erased."))
