@@ -140,3 +140,15 @@ def test_a_rate_above_the_hourly_cap_is_named():
     assert caps.hourly_rate_allowed(Decimal("6"), date(2026, 1, 1), 30, TABLE) == Decimal("5.75")
     assert caps.hourly_rate_allowed(Decimal("3.40"), date(2026, 1, 1), 17, TABLE) is None
     assert caps.hourly_rate_allowed(Decimal("3.41"), date(2026, 1, 1) + timedelta(days=1), 17, TABLE) == Decimal("3.40")
+
+
+def test_tenant_settings_for_terms_and_caps_are_checked():
+    from portal.agreements.terms import _check_agreement_terms, _check_volunteer_caps
+
+    assert _check_agreement_terms({"youth": {"rate": "3.40", "payer": "Gemeente"}}) is None
+    assert "rate" in _check_agreement_terms({"youth": {"rate": "veel"}})
+    assert "basis" in _check_agreement_terms({"youth": {"basis": "cash"}})
+    assert "unknown fields" in _check_agreement_terms({"parents": {"colour": "red"}})
+    assert _check_agreement_terms({"pets": {}}) is not None
+    assert _check_volunteer_caps({"2027": {"hourly_adult": "x"}}) is not None
+    assert _check_volunteer_caps([]) == "must be a table per year"

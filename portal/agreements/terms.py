@@ -48,11 +48,32 @@ def _check_agreement_terms(value) -> str | None:
     if not isinstance(value, dict) or any(kind not in PANEL_KINDS or not isinstance(terms, dict)
                                           for kind, terms in value.items()):
         return f"must be a table per panel kind ({', '.join(PANEL_KINDS)})"
-    for terms in value.values():
+    for kind, terms in value.items():
         unknown = set(terms) - set(TERM_FIELDS)
         if unknown:
             return f"unknown fields {', '.join(sorted(unknown))} (known: {', '.join(TERM_FIELDS)})"
+        for name, term in terms.items():
+            if not _term_is_valid(name, term):
+                return f"{kind}.{name}: {term!r} is not a valid value"
     return None
+
+
+TERM_CHOICES = {"basis": BASES, "owner": tuple(OWNER_LABELS), "licence": tuple(LICENCE_LABELS),
+                "attribution": tuple(ATTRIBUTION_LABELS)}
+
+
+def _term_is_valid(name: str, value) -> bool:
+    if name in TERM_CHOICES:
+        return value in TERM_CHOICES[name]
+    if name in ("vat_invoice", "review_edits"):
+        return isinstance(value, bool)
+    if name in ("rate", "planned_hours"):
+        try:
+            number = Decimal(str(value))
+        except ArithmeticError:
+            return False
+        return number.is_finite() and 0 <= number <= (MAX_RATE if name == "rate" else MAX_PLANNED_HOURS)
+    return isinstance(value, str) and len(value) <= 2000
 
 
 def _check_volunteer_caps(value) -> str | None:
