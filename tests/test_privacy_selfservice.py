@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from portal.agreements import privacy as agreement_privacy
 from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement, RestrictedPayee
+from portal.core.i18n import _
 from portal.core.tenancy import TenantScope
 from portal.deliberation import service as deliberation
 from portal.deliberation.tables import Post
@@ -138,11 +139,12 @@ async def test_public_attribution_follows_the_ownership_agreement(client):
         await scope.update(OwnershipAgreement, {OwnershipAgreement.attribution: value})
         return (await agreement_privacy.public_attribution(scope, world["round"].id, [member.id, 999]))
 
-    assert await attribution("pseudonym") == {member.id: "Zee", 999: "Former participant"}
+    # (The words are in the language of the request being served: compare through the catalogue.)
+    assert await attribution("pseudonym") == {member.id: "Zee", 999: _("Former participant")}
     assert (await attribution("name"))[member.id] == NAME  # consent to attribution was given
     assert (await attribution("panel"))[member.id] == "Ouderpanel"
-    assert (await attribution("anonymous"))[member.id] == "Anonymous participant"
+    assert (await attribution("anonymous"))[member.id] == _("Anonymous participant")
     await submit(client, "/t/alpha/privacy/consents", {"kind": "attribution", "action": "withdraw"})
     assert (await attribution("name"))[member.id] == "Zee"
     await scope.update(OwnershipAgreement, {OwnershipAgreement.status: "proposed"})
-    assert (await agreement_privacy.public_attribution(scope, world["round"].id, [member.id]))[member.id] == "Anonymous participant"
+    assert (await agreement_privacy.public_attribution(scope, world["round"].id, [member.id]))[member.id] == _("Anonymous participant")

@@ -316,9 +316,7 @@ async def _officer_step(request: Request, tenancy: TenantScope, agreement_id: in
     agreement = await tenancy.get(PaymentAgreement, agreement_id)
     try:
         await step(agreement)
-    except service.AgreementError as error:
-        return await _agreement_page(request, tenancy, agreement, status_code=409, problem=str(error))
-    except TransitionError as error:
+    except (service.AgreementError, TransitionError) as error:
         return await _agreement_page(request, tenancy, agreement, status_code=409, problem=str(error))
     flash(request.scope, done)
     return see_other(agreement_url(tenancy, agreement.id))
@@ -337,6 +335,9 @@ async def mark_paid(request: Request, tenancy: NamedDependency[TenantScope], agr
     actor = request_context(request).user
     form = await read_form(request)
     day = form.date("paid_on", _("Date paid")) or today()
+    if not form.is_valid:
+        agreement = await tenancy.get(PaymentAgreement, agreement_id)
+        return await _agreement_page(request, tenancy, agreement, status_code=422, problem=form.errors["paid_on"])
     return await _officer_step(request, tenancy, agreement_id,
                                lambda agreement: claim_rules.mark_paid(tenancy, agreement, actor, day),
                                _("The payment has been recorded."))

@@ -36,6 +36,7 @@ from portal.core import audit
 from portal.core.context import RequestContext
 from portal.core.database import engine, is_sqlite
 from portal.core.i18n import N_, _, current_locale, translations_for
+from portal.core.hooks import first_reason
 from portal.core.tenancy import TenantScope
 from portal.deliberation.access import (
     OPEN_STATUS,
@@ -468,13 +469,6 @@ async def _posting_access(scope: TenantScope, thread: Thread, access: Access | N
 POSTING_CHECKS: list = []
 
 
-async def _posting_refusal(scope: TenantScope, access: Access, author: User) -> str | None:
-    for check in list(POSTING_CHECKS):
-        if reason := await check(scope, access, author):
-            return reason
-    return None
-
-
 async def create_post(
     scope: TenantScope,
     thread: Thread,
@@ -493,7 +487,7 @@ async def create_post(
     access = await _posting_access(scope, thread, access)
     if not access.can_post:
         raise PostError(_("You cannot write in this conversation (any more)."))
-    if refusal := await _posting_refusal(scope, access, author):
+    if refusal := await first_reason(POSTING_CHECKS, scope, access, author):
         raise PostError(refusal, status_code=403)
     token = clean_token(client_token)
     same = (Post.thread == thread.id) & (Post.author == author.id) & (Post.client_token == token)

@@ -20,6 +20,7 @@ from portal.accounts.roles import PANEL_MEMBER, POLICY_OFFICER, SUPPORT_CONTACT,
 from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.database import engine
+from portal.core.hooks import first_reason
 from portal.core.i18n import _
 from portal.core.states import TransitionError, check_transition
 from portal.core.tenancy import MAX_ID, TenantScope
@@ -40,10 +41,7 @@ ACTIVATION_HOLDS: list = []
 
 
 async def activation_hold(scope: TenantScope, membership: PanelMembership, user: User) -> str | None:
-    for hold in list(ACTIVATION_HOLDS):
-        if reason := await hold(scope, membership, user):
-            return reason
-    return None
+    return await first_reason(ACTIVATION_HOLDS, scope, membership, user)
 
 
 class PanelError(Exception):
