@@ -189,6 +189,10 @@ async def test_an_approval_above_the_monthly_cap_is_refused_with_the_cap_and_the
     warned = await submit(client, f"/t/alpha/claims/{claims[2].id}/approve", follow_redirects=True)
     assert nl("%(share)s%% of %(cap)s (%(limit)s) is used.", share=81, cap=nl("the monthly cap"),
               limit="€\xa0220,00") in warned.text  # 178.25 of 220
+    usage = await client.get(f"/t/alpha/agreements/{payment.id}")
+    assert nl("%(cap)s: %(used)s of %(limit)s used (%(share)s%%)", cap=nl("the monthly cap"), used="€\xa0178,25",
+              limit="€\xa0220,00", share=81) in usage.text
+    assert nl("(80%% or more: approve with care)").replace("%%", "%") in usage.text
     refused = await submit(client, f"/t/alpha/claims/{claims[3].id}/approve")
     assert refused.status_code == 422
     assert nl("This would exceed %(cap)s of %(limit)s by %(excess)s.", cap=nl("the monthly cap"),
@@ -221,3 +225,35 @@ async def test_claim_bad_input(client, world):
     no_reason = await submit(client, f"/t/alpha/claims/{claim.id}/reject", {"reason": ""})
     assert no_reason.status_code == 422
     assert (await submit(client, f"/t/alpha/claims/{claim.id}/reject", {"reason": "Bon onleesbaar"})).status_code == 303
+
+
+async def test_the_officer_pages_issue_the_same_number_of_queries_for_more_members_and_entries(client, world):
+    from portal.core.database import query_counter
+
+    await send_with_terms(client, world)
+    payment = await accept_both(client, world, world["member"])
+    await log(client, payment, hours="1")
+    await login(client, world["officer"].email)
+    pages = [f"/t/alpha/rounds/{world['round'].id}/agreements", f"/t/alpha/agreements/{payment.id}",
+             "/t/alpha/payments"]
+
+    async def counts() -> list[int]:
+        result = []
+        for url in pages:
+            with query_counter.measure() as measured:
+                assert (await client.get(url)).status_code == 200
+            result.append(measured["queries"])
+        return result
+
+    few = await counts()
+    for number in range(8):
+        await build_panel_member(world["tenant"], world["parents"], f"lid{number}@alpha.example")
+    await submit(client, f"/t/alpha/rounds/{world['round'].id}/terms", TERMS)  # proposes to the new members
+    await login(client, world["member"].email)
+    for _ in range(6):
+        await log(client, payment, hours="1")
+    await login(client, world["officer"].email)
+    for claim in await world["scope"].objects(Claim):
+        await submit(client, f"/t/alpha/claims/{claim.id}/approve")
+    assert await world["scope"].count(PaymentAgreement) == 10
+    assert await counts() == few

@@ -181,6 +181,23 @@ async def cap_verdict(scope: TenantScope, agreement: PaymentAgreement, claim: Cl
                                "to add them to the tenant settings.", year=error.args[0])) from error
 
 
+async def cap_usage(scope: TenantScope, agreement: PaymentAgreement, day: date) -> list[caps.CapUse]:
+    """The monthly and yearly caps used by the member's approved allowances from this payer, in
+    the month and year of ``day`` (none for bases outside the volunteer regime)."""
+    if agreement.basis not in CAPPED_BASES or agreement.user is None:
+        return []
+    year_caps = caps.caps_for(cap_table_of(scope.tenant), day.year)
+    approved = [entry for entry in await _approved_allowances(scope, agreement) if entry.day.year == day.year]
+    month = sum((entry.amount for entry in approved if entry.day.month == day.month), Decimal(0))
+    return [caps.CapUse(caps.MONTHLY_CAP, year_caps.monthly, month),
+            caps.CapUse(caps.YEARLY_CAP, year_caps.yearly, sum((entry.amount for entry in approved), Decimal(0)))]
+
+
+def usage_line(use: caps.CapUse) -> str:
+    return _("%(cap)s: %(used)s of %(limit)s used (%(share)s%%)", cap=_cap_name(use.cap),
+             used=format_money(use.used), limit=format_money(use.limit), share=int(use.share * 100))
+
+
 async def decide(scope: TenantScope, claim: Claim, actor: User, *, approve: bool, reason: str = "") -> str | None:
     """Approve (through the caps) or reject (with a reason) a claim. Returns a warning when a cap
     is used for 80% or more."""

@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from litestar.response import File, Redirect, Response, Template
 
 from portal.accounts.roles import PANEL_MEMBER, POLICY_OFFICER, TENANT_ADMIN
+from portal.agreements import caps
 from portal.agreements import claims as claim_rules
 from portal.agreements import exports
 from portal.agreements import privacy as _privacy_parts  # noqa: F401 (registers export and erasure)
@@ -26,6 +27,7 @@ from portal.core.states import TransitionError
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
+from portal.privacy.service import benefit_reminder
 from portal.rounds.service import format_hours, today
 from portal.rounds.tables import ConsultationRound
 
@@ -113,11 +115,15 @@ async def _agreement_page(request: Request, tenancy: TenantScope, agreement: Pay
     _, ownership = await service.agreements_of(tenancy, agreement.round, agreement.user or 0)
     entries = await claim_rules.claims_of(tenancy, [agreement.id])
     names = await service.display_names(tenancy, [agreement.user] if agreement.user else [])
+    is_own = agreement.user == request_context(request).user.id
+    usage = await claim_rules.cap_usage(tenancy, agreement, today()) if _is_manager(request) else []
     return page(
         request, "agreements/detail.html", status_code=status_code, problem=problem, agreement=agreement,
         ownership=ownership, round=round_, claims=entries, total=claim_rules.total_approved(entries),
         member_name=names.get(agreement.user) or _("Former participant"),
-        is_own=agreement.user == request_context(request).user.id, can_manage=_is_manager(request),
+        is_own=is_own, can_manage=_is_manager(request),
+        cap_usage=[(claim_rules.usage_line(use), use.share >= caps.WARNING_SHARE) for use in usage],
+        benefit_reminder=await benefit_reminder(tenancy, agreement.user) if is_own else None,
         claim_form=claim_form if claim_form is not None else _new_claim_form(),
         change_form=change_form or Form(), can_log=agreement.status in rules.LOGGING_STATUSES,
         max_receipt_mb=rules.MAX_RECEIPT_BYTES // (1024 * 1024), today=today(), **LABELS,

@@ -22,7 +22,7 @@ from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
 from portal.privacy import selfservice, service
 from portal.privacy.tables import GuardianRequest
-from portal.privacy.rules import BENEFIT_LABELS, BENEFIT_REMINDERS, CONSENT_LABELS, CONSENT_TEXT_VERSION
+from portal.privacy.rules import BENEFIT_LABELS, CONSENT_LABELS, CONSENT_TEXT_VERSION
 
 MEMBERS = requires_role(PANEL_MEMBER)
 
@@ -47,7 +47,7 @@ async def _privacy_page(request: Request, tenancy: TenantScope, *, status_code: 
         guardian=await service.guardian_status(tenancy, user.id),
         needs_own_consent=await service.needs_own_consent(tenancy, user.id),
         benefit_options=[(key, _(label)) for key, label in BENEFIT_LABELS.items()],
-        reminder=_(BENEFIT_REMINDERS[details.benefit]) if details and details.benefit in BENEFIT_REMINDERS else None,
+        reminder=await service.benefit_reminder(tenancy, user.id),
         contributions=await selfservice.my_contributions(tenancy, user),
     )
 

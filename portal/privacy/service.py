@@ -21,6 +21,7 @@ from portal.panels.service import ACTIVATION_HOLDS
 from portal.panels.tables import PanelMembership
 from portal.privacy.rules import (
     BENEFIT_LABELS,
+    BENEFIT_REMINDERS,
     CONSENT_TEXT_VERSION,
     GUARDIAN_AGE,
     GUARDIAN_CONSENT,
@@ -59,6 +60,13 @@ async def save_details(scope: TenantScope, user: User, birth: date | None, benef
         # The audit log says that the details changed, never what they are.
         await audit.record_in(scope, "personal_details.saved", "account", user.id, user,
                               after={"date_of_birth_given": birth is not None, "benefit_given": bool(benefit)})
+
+
+async def benefit_reminder(scope: TenantScope, user_id: int) -> str | None:
+    """The reminder that matches the benefit the member declared (none declared: none)."""
+    details = await details_of(scope, user_id)
+    label = BENEFIT_REMINDERS.get(details.benefit) if details else None
+    return _(label) if label else None
 
 
 async def _age_bands(scope: TenantScope, user_id: int) -> set[str]:
