@@ -111,6 +111,21 @@ async def test_asking_for_a_change_and_the_officer_proposing_again(client, world
     await submit(client, f"/t/alpha/rounds/{world['round'].id}/terms", {**TERMS, "planned_hours": "3"})
     payment = await agreement_of(world, world["member"])
     assert payment.planned_hours == Decimal("3") and payment.change_request == ""
+    # Other terms for this one member only.
+    assert (await client.get(f"/t/alpha/agreements/{payment.id}/terms")).status_code == 200
+    bad = await submit(client, f"/t/alpha/agreements/{payment.id}/terms", {**TERMS, "rate": "-3"})
+    assert bad.status_code == 422
+    own = await submit(client, f"/t/alpha/agreements/{payment.id}/terms", {**TERMS, "planned_hours": "6",
+                                                                         "attribution": "anonymous"})
+    assert own.status_code == 303
+    assert (await agreement_of(world, world["member"])).planned_hours == Decimal("6")
+    assert (await agreement_of(world, world["other"])).planned_hours == Decimal("3")
+    ownership = await world["scope"].objects(OwnershipAgreement).where(OwnershipAgreement.user == world["member"].id).first()
+    assert ownership.attribution == "anonymous"
+    await accept_both(client, world, world["member"])
+    await login(client, world["officer"].email)
+    late = await submit(client, f"/t/alpha/agreements/{payment.id}/terms", TERMS)
+    assert late.status_code == 409
 
 
 async def test_another_member_cannot_see_or_answer_my_agreement(client, world):

@@ -58,9 +58,12 @@ def _options(labels: dict) -> list[tuple[str, str]]:
 
 
 def _terms_page(request: Request, round_: ConsultationRound, form: Form, *, status_code: int = 200,
-                problem: str | None = None) -> Template:
+                problem: str | None = None, agreement: PaymentAgreement | None = None,
+                member_name: str = "") -> Template:
+    """The terms form: for the whole round, or (``agreement``) for one member."""
     return page(request, "agreements/terms.html", status_code=status_code, round=round_, form=form,
-                problem=problem, personal_story=service.personal_story(round_),
+                problem=problem, personal_story=service.personal_story(round_), agreement=agreement,
+                member_name=member_name,
                 basis_options=_options(rules.BASIS_LABELS), owner_options=_options(rules.OWNER_LABELS),
                 licence_options=_options(rules.LICENCE_LABELS),
                 attribution_options=_options(rules.ATTRIBUTION_LABELS))
@@ -87,6 +90,37 @@ async def save_terms(request: Request, tenancy: NamedDependency[TenantScope], ro
     flash(request.scope, _("The terms have been saved. They were proposed to %(count)s members.", count=count)
           if round_.status == "sent" else _("The terms have been saved. They are proposed when the round is sent."))
     return see_other(f"/t/{tenancy.tenant.slug}/rounds/{round_.id}/agreements")
+
+
+async def _member_terms_page(request: Request, tenancy: TenantScope, agreement: PaymentAgreement, form: Form,
+                             **kwargs) -> Template:
+    round_ = await tenancy.get(ConsultationRound, agreement.round)
+    names = await service.display_names(tenancy, [agreement.user] if agreement.user else [])
+    return _terms_page(request, round_, form, agreement=agreement, member_name=names.get(agreement.user, ""), **kwargs)
+
+
+@get("/agreements/{agreement_id:int}/terms", guards=[MANAGERS])
+async def member_terms(request: Request, tenancy: NamedDependency[TenantScope], agreement_id: FromPath[int]) -> Template:
+    agreement = await tenancy.get(PaymentAgreement, agreement_id)
+    return await _member_terms_page(request, tenancy, agreement, terms_form(await service.member_terms(tenancy, agreement)))
+
+
+@post("/agreements/{agreement_id:int}/terms", guards=[MANAGERS])
+async def propose_member_terms(request: Request, tenancy: NamedDependency[TenantScope],
+                               agreement_id: FromPath[int]) -> Template | Redirect:
+    agreement = await tenancy.get(PaymentAgreement, agreement_id)
+    round_ = await tenancy.get(ConsultationRound, agreement.round)
+    form = await read_form(request)
+    values = read_terms(form, activity_day=service.activity_day(round_), need=round_.need,
+                        table=cap_table_of(tenancy.tenant))
+    if not form.is_valid:
+        return await _member_terms_page(request, tenancy, agreement, form, status_code=422)
+    try:
+        await service.propose_to_member(tenancy, agreement, values, request_context(request).user)
+    except TransitionError as error:
+        return await _member_terms_page(request, tenancy, agreement, form, status_code=409, problem=str(error))
+    flash(request.scope, _("The new terms have been proposed to the member."))
+    return see_other(agreement_url(tenancy, agreement.id))
 
 
 @get("/rounds/{round_id:int}/agreements", guards=[MANAGERS])
@@ -426,6 +460,8 @@ route_handlers = [
     terms,
     save_terms,
     round_agreements,
+    member_terms,
+    propose_member_terms,
     my_agreements,
     my_round_agreements,
     show_agreement,

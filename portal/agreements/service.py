@@ -196,6 +196,33 @@ async def _propose(scope, table, existing, round_, member, values: dict, actor, 
     return True
 
 
+async def propose_to_member(scope: TenantScope, payment: PaymentAgreement, values: dict, actor: User) -> None:
+    """Other terms for one member (after they asked for a change): each of their agreements that
+    is still proposed gets them; accepted ones stay as they are."""
+    _payment, ownership = await agreements_of(scope, payment.round, payment.user or 0)
+    if payment.status != "proposed" and (ownership is None or ownership.status != "proposed"):
+        raise TransitionError(_("The member has accepted both agreements. Withdraw the payment agreement "
+                                "to make a new one."))
+    round_ = await scope.get(ConsultationRound, payment.round)
+    member = {"user_id": payment.user, "panel_id": payment.panel}
+    payment_values = {name: values[name] for name in PAYMENT_TERM_FIELDS}
+    payment_values["unit"] = unit_of(values["basis"])
+    async with engine().transaction():
+        await _propose(scope, PaymentAgreement, payment, round_, member, payment_values, actor, "payment_agreement")
+        if ownership is not None:
+            await _propose(scope, OwnershipAgreement, ownership, round_, member,
+                           {name: values[name] for name in OWNERSHIP_TERM_FIELDS}, actor, "ownership_agreement")
+
+
+async def member_terms(scope: TenantScope, payment: PaymentAgreement) -> dict:
+    """The terms of one member's two agreements, to fill the form."""
+    _payment, ownership = await agreements_of(scope, payment.round, payment.user or 0)
+    terms = {name: getattr(payment, name) for name in PAYMENT_TERM_FIELDS}
+    source = ownership if ownership is not None else await terms_for_form(scope, await scope.get(ConsultationRound, payment.round))
+    terms.update({name: source[name] if isinstance(source, dict) else getattr(source, name) for name in OWNERSHIP_TERM_FIELDS})
+    return terms
+
+
 async def propose_on_send(scope: TenantScope, round_: ConsultationRound, actor: User | None,
                           panel_ids: list[int]) -> None:
     """The rounds feature's ``ROUND_SENT_HOOKS``: propose terms when a round reaches members."""
