@@ -8,18 +8,30 @@ from decimal import Decimal
 import pytest
 
 from portal.agreements import claims, service
-from portal.agreements.rules import CLAIM_TRANSITIONS, OWNERSHIP_TRANSITIONS, PAYMENT_TRANSITIONS, unit_of
+from portal.agreements.rules import (
+    CLAIM_TRANSITIONS,
+    OWNERSHIP_TRANSITIONS,
+    PAYMENT_TRANSITIONS,
+    unit_of,
+)
 from portal.agreements.tables import OwnershipAgreement, PaymentAgreement
 from portal.core.states import TransitionError, check_transition
 from portal.core.tenancy import TenantScope
 from portal.privacy import service as privacy
 from portal.privacy.tables import Consent, PersonalDetails
-from tests.support import build_panel, build_panel_member, build_round, build_stage, make_tenant, make_user
+from tests.support import (
+    build_panel,
+    build_panel_member,
+    build_round,
+    build_stage,
+    make_tenant,
+    make_user,
+)
 
 
 def test_the_payment_states_of_domain_md():
     path = ["proposed", "agreed", "hours_logged", "submitted", "paid"]
-    for current, target in zip(path, path[1:]):
+    for current, target in zip(path, path[1:], strict=False):
         check_transition(PAYMENT_TRANSITIONS, current, target)
     for state in ("proposed", "agreed", "hours_logged"):
         check_transition(PAYMENT_TRANSITIONS, state, "withdrawn")

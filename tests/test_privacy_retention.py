@@ -12,7 +12,15 @@ from portal.core.tenancy import TenantScope
 from portal.cycles.tables import PolicyCycle, Stage
 from portal.deliberation.tables import Post
 from portal.privacy.retention import apply_retention, months_before
-from tests.support import build_panel, build_panel_member, build_post_row, build_round, build_stage, build_thread_row, make_tenant
+from tests.support import (
+    build_panel,
+    build_panel_member,
+    build_post_row,
+    build_round,
+    build_stage,
+    build_thread_row,
+    make_tenant,
+)
 
 
 def test_months_before_keeps_the_day_within_the_month():

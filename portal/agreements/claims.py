@@ -34,6 +34,7 @@ from portal.core.tenancy import TenantScope
 from portal.panels.tables import PanelMembership
 from portal.rounds import documents as files
 
+
 @dataclass(frozen=True)
 class Receipt:
     filename: str

@@ -11,11 +11,9 @@ from litestar.params import FromPath
 from litestar.response import File, Redirect, Response, Template
 
 from portal.accounts.roles import PANEL_MEMBER, POLICY_OFFICER, TENANT_ADMIN
-from portal.agreements import caps
+from portal.agreements import caps, exports, rules, service
 from portal.agreements import claims as claim_rules
-from portal.agreements import exports
 from portal.agreements import privacy as _privacy_parts  # noqa: F401 (registers export and erasure)
-from portal.agreements import rules, service
 from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement
 from portal.agreements.terms import cap_table_of, format_money, read_terms, terms_form
 from portal.core.context import flash

@@ -11,7 +11,6 @@ the audit log in the same transaction; the audit snapshots hold ids and terms, n
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 from portal.accounts.tables import Membership, User
 from portal.agreements import caps
@@ -20,7 +19,6 @@ from portal.agreements.rules import (
     OWNERSHIP_TRANSITIONS,
     PAYMENT_TRANSITIONS,
     PERSONAL_STORY_NEED,
-    OPEN_LICENCES,
     unit_of,
 )
 from portal.agreements.tables import OwnershipAgreement, PaymentAgreement, RoundTerms
@@ -354,16 +352,9 @@ async def my_agreements(scope: TenantScope, user_id: int) -> list[dict]:
     return payments
 
 
-def licence_is_open(licence: str) -> bool:
-    return licence in OPEN_LICENCES
-
-
 def personal_story(round_: ConsultationRound) -> bool:
     return round_.need == PERSONAL_STORY_NEED
 
-
-def to_decimal(value) -> Decimal:
-    return Decimal(str(value or 0))
 
 
 ROUND_SENT_HOOKS.append(propose_on_send)

@@ -35,8 +35,8 @@ from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.context import RequestContext
 from portal.core.database import engine, is_sqlite
-from portal.core.i18n import N_, _, current_locale, translations_for
 from portal.core.hooks import first_reason
+from portal.core.i18n import N_, _, current_locale, translations_for
 from portal.core.tenancy import TenantScope
 from portal.deliberation.access import (
     OPEN_STATUS,

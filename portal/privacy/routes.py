@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from litestar import Request, get, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from portal.accounts.roles import PANEL_MEMBER
@@ -15,14 +15,14 @@ from portal.core.forms import Form
 from portal.core.guards import requires_member, requires_role, requires_tenant
 from portal.core.i18n import _
 from portal.core.mail import MailService
-from portal.core.settings import Settings
 from portal.core.sessions import rotate_session
+from portal.core.settings import Settings
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
 from portal.privacy import selfservice, service
-from portal.privacy.tables import GuardianRequest
 from portal.privacy.rules import BENEFIT_LABELS, CONSENT_LABELS, CONSENT_TEXT_VERSION
+from portal.privacy.tables import GuardianRequest
 
 MEMBERS = requires_role(PANEL_MEMBER)
 

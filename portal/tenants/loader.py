@@ -13,6 +13,7 @@ from pathlib import Path
 
 from portal.accounts.roles import PANEL_MEMBER, ROLES, SUPPORT_CONTACT
 from portal.accounts.tables import Membership, User
+from portal.agreements import terms as _agreement_settings  # noqa: F401 (registers its SETTING_CHECKS)
 from portal.core import audit
 from portal.core.database import engine
 from portal.core.forms import EMAIL_PATTERN
@@ -22,9 +23,7 @@ from portal.cycles.tables import PARTICIPATION_FORMS, StageTemplateStep
 from portal.panels.rules import AGE_BANDS
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
 from portal.tenants.settings import DEFAULTS as SETTING_DEFAULTS
-from portal.tenants.settings import SETTING_CHECKS
-from portal.agreements import terms as _agreement_settings  # noqa: F401, I001 (registers its SETTING_CHECKS)
-from portal.tenants.settings import settings_of
+from portal.tenants.settings import SETTING_CHECKS, settings_of
 from portal.tenants.tables import Tenant
 from portal.tenants.theme import theme_of, theme_problems
 
