@@ -89,9 +89,12 @@ async def test_sending_proposes_the_terms_and_the_member_accepts_before_posting(
     assert nl("Accept your payment and ownership agreements for this round before you post.") in refused.text
     page = await client.get(f"/t/alpha/agreements/{payment.id}")
     assert page.status_code == 200 and "Gemeente Alpha" in page.text
+    home = await client.get("/t/alpha/")
+    assert nl("Agreements to read and accept") in home.text and f"/agreements/{payment.id}" in home.text
     await accept_both(client, world, world["member"])
     posted = await submit(client, f"/t/alpha/threads/{thread.id}/posts", {"body": "Mijn ervaring."})
     assert posted.status_code == 303
+    assert nl("Agreements to read and accept") not in (await client.get("/t/alpha/")).text
     actions = {row["action"] for row in await AuditEntry.select(AuditEntry.action)}
     assert {"payment_agreement.proposed", "payment_agreement.agreed", "ownership_agreement.accepted",
             "round_terms.saved"} <= actions

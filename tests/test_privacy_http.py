@@ -31,6 +31,8 @@ async def test_an_under_16_member_is_held_until_the_guardian_confirms_once(clien
     scope, user, membership = await _invited_15_year_old(tenant, officer, panel)
     assert (await scope.get(PanelMembership, membership.id)).status == "invited"
     await login(client, user.email)
+    home = await client.get("/t/alpha/")
+    assert nl("Your parent or guardian must give consent before you can take part in a panel.") in home.text
     page = await client.get("/t/alpha/privacy")
     assert nl("You are under 16. Your parent or guardian must give consent before you can take part in a panel.") in page.text
     own = await submit(client, "/t/alpha/privacy/guardian", {"guardian_email": user.email})

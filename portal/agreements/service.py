@@ -352,6 +352,22 @@ async def my_agreements(scope: TenantScope, user_id: int) -> list[dict]:
     return payments
 
 
+async def agreements_section(scope: TenantScope, user_id: int) -> dict:
+    """For a member's start page: agreements waiting for an answer, and whether a guardian must
+    still consent (two to four queries)."""
+    from portal.privacy.service import has_guardian_consent, is_under_guardian_age
+
+    waiting = await scope.select(
+        PaymentAgreement, PaymentAgreement.id, PaymentAgreement.round.title.as_alias("round_title"),
+    ).where((PaymentAgreement.user == user_id) & (
+        (PaymentAgreement.status == "proposed") | PaymentAgreement.round.is_in(
+            scope.select(OwnershipAgreement, OwnershipAgreement.round).where(
+                (OwnershipAgreement.user == user_id) & (OwnershipAgreement.status == "proposed")))
+    )).order_by(PaymentAgreement.id)
+    guardian_needed = await is_under_guardian_age(scope, user_id) and not await has_guardian_consent(scope, user_id)
+    return {"agreements_to_answer": waiting, "guardian_needed": guardian_needed}
+
+
 def personal_story(round_: ConsultationRound) -> bool:
     return round_.need == PERSONAL_STORY_NEED
 
