@@ -76,6 +76,12 @@ async def every_text_value():
 
 async def test_after_erasure_the_email_and_name_are_only_in_the_restricted_financial_record(client):
     world = await _member_with_a_history(client)
+    # An invitation to a panel of another tenant, never accepted, holds the address there too.
+    beta = await make_tenant("beta")
+    beta_officer = await make_user("beleid@beta.example", tenant=beta, roles=("policy_officer",))
+    await panels.invite_member(
+        TenantScope(beta), await build_panel(beta, "Betapanel"), inviter=beta_officer, inviter_roles={"policy_officer"},
+        email=EMAIL, age_band="27_plus", support_contact_id=None, monthly_hours_budget=Decimal(8), days=7)
     before = [hit for hit in await every_text_value() if EMAIL in hit[2] or NAME in hit[2]]
     assert {hit[0] for hit in before} >= {"account", "outbox_message", "invitation"}  # the search finds them
     assert (await client.get("/t/alpha/privacy/erase")).status_code == 200

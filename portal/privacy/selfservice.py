@@ -144,6 +144,9 @@ async def withdraw_contribution(scope: TenantScope, user: User, kind: str, contr
 async def _end_panel_memberships(scope: TenantScope, user: User) -> None:
     await scope.update(PanelMembership, {PanelMembership.status: "ended", PanelMembership.invited_email: ""}).where(
         PanelMembership.user == user.id)
+    # Invitations to a panel never accepted: the address goes, the place is withdrawn.
+    await scope.update(PanelMembership, {PanelMembership.status: "withdrawn", PanelMembership.invited_email: ""}).where(
+        PanelMembership.user.is_null() & (PanelMembership.invited_email == user.email))
 
 
 async def _delete_invitations(scope: TenantScope, user: User) -> None:
@@ -169,9 +172,11 @@ async def erase_account(user_id: int) -> int:
     if user is None:
         raise PrivacyError(_("This account has already been erased."))
     tenant_ids = {row["tenant"] for row in await own_rows_across_tenants(Membership, user.id, Membership.tenant)}
-    tenants = await Tenant.objects().where(Tenant.id.is_in(list(tenant_ids) or [0]))
+    # Every tenant: an invitation the person never accepted holds their address there too.
+    all_tenants = await Tenant.objects()
+    tenants = [tenant for tenant in all_tenants if tenant.id in tenant_ids]
     async with engine().transaction():
-        for tenant in tenants:
+        for tenant in all_tenants:
             scope = TenantScope(tenant)
             for step in list(ERASURE_STEPS):
                 await step(scope, user)
