@@ -115,6 +115,8 @@ async def test_the_payments_csv_and_the_statement_show_the_approved_amount(clien
     assert "11.50" not in other_payer.text
     report = await client.get("/t/alpha/payments/reportable.csv?year=2026")
     assert report.status_code == 200
+    printable = await client.get(f"/t/alpha/agreements/{payment.id}/statement?year={date.today().year}")
+    assert printable.status_code == 200 and "11,50" in printable.text and world["member"].name in printable.text
     await login(client, world["member"].email)
     statement = await client.get(f"/t/alpha/statement?year={date.today().year}")
     assert "11,50" in statement.text

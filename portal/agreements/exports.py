@@ -42,6 +42,11 @@ async def _payee_names(scope: TenantScope, rows: list[dict]) -> dict[tuple[str, 
     return names
 
 
+async def payee_name(scope: TenantScope, agreement) -> str:
+    rows = [{"user_id": agreement.user, "payee_id": agreement.restricted_payee}]
+    return _name(await _payee_names(scope, rows), rows[0])
+
+
 def _name(names, row) -> str:
     return names.get(("user", row["user_id"])) or names.get(("payee", row["payee_id"])) or ""
 
@@ -103,4 +108,6 @@ async def reportable_csv(scope: TenantScope, year: int) -> str:
 async def statement(scope: TenantScope, user_id: int, year: int) -> dict:
     rows = [row for row in await approved_payments(scope, date(year, 1, 1), date(year, 12, 31))
             if row["user_id"] == user_id]
-    return {"rows": rows, "total": sum((Decimal(str(row["amount"])) for row in rows), Decimal(0)), "year": year}
+    paid = [row for row in rows if row["agreement_status"] == "paid"]
+    return {"rows": rows, "year": year, "total": sum((Decimal(str(row["amount"])) for row in rows), Decimal(0)),
+            "total_paid": sum((Decimal(str(row["amount"])) for row in paid), Decimal(0))}

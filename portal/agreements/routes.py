@@ -442,12 +442,24 @@ async def reportable_csv(request: Request, tenancy: NamedDependency[TenantScope]
     return _csv_response(await exports.reportable_csv(tenancy, year), f"opgaaf-{year}.csv")
 
 
+def _statement_page(request: Request, name: str, statement: dict, url: str) -> Template:
+    return page(request, "agreements/statement.html", member_name=name, statement_url=url, **statement, **LABELS)
+
+
 @get("/statement", guards=[MEMBERS])
 async def my_statement(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
     user = request_context(request).user
-    year = _year(_query_form(request))
-    return page(request, "agreements/statement.html", member_name=user.name,
-                **await exports.statement(tenancy, user.id, year), **LABELS)
+    statement = await exports.statement(tenancy, user.id, _year(_query_form(request)))
+    return _statement_page(request, user.name, statement, f"/t/{tenancy.tenant.slug}/statement")
+
+
+@get("/agreements/{agreement_id:int}/statement", guards=[MANAGERS])
+async def member_statement(request: Request, tenancy: NamedDependency[TenantScope], agreement_id: FromPath[int]) -> Template:
+    """The statement of the member of this agreement, for an officer to print or send."""
+    agreement = await tenancy.get(PaymentAgreement, agreement_id)
+    statement = await exports.statement(tenancy, agreement.user or 0, _year(_query_form(request)))
+    name = (await exports.payee_name(tenancy, agreement)) or _("Former participant")
+    return _statement_page(request, name, statement, agreement_url(tenancy, agreement.id) + "/statement")
 
 
 route_handlers = [
@@ -455,6 +467,7 @@ route_handlers = [
     payments_csv,
     reportable_csv,
     my_statement,
+    member_statement,
     terms,
     save_terms,
     round_agreements,
