@@ -193,6 +193,9 @@ async def test_hours_are_logged_approved_through_the_caps_and_paid(client, world
     assert (await submit(client, f"/t/alpha/agreements/{payment.id}/paid",
                             {"paid_on": date.today().isoformat()})).status_code == 303
     assert (await agreement_of(world, world["member"])).status == "paid"
+    await login(client, world["member"].email)
+    statement = await client.get(f"/t/alpha/statement?year={date.today().year}")
+    assert nl("Paid: %(amount)s", amount="€\xa011,50") in statement.text
 
 
 async def test_an_approval_above_the_monthly_cap_is_refused_with_the_cap_and_the_excess(client, world):
