@@ -147,6 +147,19 @@ def send_digests() -> None:
     click.echo(f"Digests sent: {sum(counts['emails'] for counts in report.values())}")
 
 
+@main.command("apply-retention")
+def apply_retention() -> None:
+    """Anonymise personal data of rounds whose cycle ended more than retention_months ago (run
+    daily from cron; idempotent)."""
+    import portal.app  # noqa: F401 (every feature registers its retention step)
+    from portal.privacy.retention import apply_retention as apply_all
+
+    _settings()
+    report = asyncio.run(apply_all())
+    for slug, count in report.items():
+        click.echo(f"{slug}: {count} rounds past the retention period")
+
+
 @main.command()
 @click.option("--tenants-dir", default=str(PROJECT_ROOT / "tenants"), show_default=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path))

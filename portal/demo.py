@@ -10,6 +10,7 @@ import datetime
 from decimal import Decimal
 
 from portal.accounts.tables import User
+from portal.agreements.demo import accept_demo_agreements
 from portal.core.mail import MailService
 from portal.core.tenancy import TenantScope
 from portal.cycles import service as cycles
@@ -56,5 +57,6 @@ async def create_demo_content(mail: MailService) -> list[str]:
     for panel in panels:
         await rounds.invite_panel(scope, round_, panel.id, officer)
     recipients = await rounds.send_round(scope, round_, officer)
+    await accept_demo_agreements(scope, round_)
     await rounds.notify_round_sent(mail, scope, round_, recipients, mail.base_url)
     return [f"{DEMO_TENANT}: demo cycle {cycle.title!r} with a round sent to {len(panels)} panels"]

@@ -3,6 +3,13 @@
 from piccolo.conf.apps import AppConfig
 
 from portal.accounts.tables import Membership, PasswordResetToken, User
+from portal.agreements.tables import (
+    Claim,
+    OwnershipAgreement,
+    PaymentAgreement,
+    RestrictedPayee,
+    RoundTerms,
+)
 from portal.core.audit import AuditEntry
 from portal.core.mail import OutboxMessage
 from portal.core.settings import PROJECT_ROOT
@@ -22,6 +29,7 @@ from portal.deliberation.tables import (
 )
 from portal.invitations.tables import Invitation
 from portal.panels.tables import Panel, PanelMembership
+from portal.privacy.tables import Consent, GuardianRequest, PersonalDetails
 from portal.rounds.tables import ConsultationRound, RoundDocument, RoundPanel
 from portal.tenants.tables import Tenant
 
@@ -52,6 +60,14 @@ TABLES = [
     DigestItem,
     AuditEntry,
     OutboxMessage,
+    RestrictedPayee,
+    RoundTerms,
+    PaymentAgreement,
+    OwnershipAgreement,
+    Claim,
+    PersonalDetails,
+    Consent,
+    GuardianRequest,
 ]
 
 APP_CONFIG = AppConfig(

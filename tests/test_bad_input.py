@@ -19,6 +19,12 @@ FIELD_NAMES = (
     "password_confirmation display_name kind partner_organisation tenant participation_form "
     "policy_domain owner inline"
 ).split()
+# Agreements and privacy forms.
+FIELD_NAMES += (
+    "basis payer rate planned_hours licence attribution withdrawal_terms change_request "
+    "ownership_change_request hours amount activity_date reason paid_on guardian_email date_of_birth "
+    "benefit action start end year confirm_open_licence"
+).split()
 PAYLOADS = {
     "empty": {},
     "huge and hostile": dict.fromkeys(FIELD_NAMES, GARBAGE),

@@ -16,6 +16,8 @@ from litestar.routes import HTTPRoute
 
 from portal.accounts.roles import ROLES
 from portal.accounts.tables import Membership
+from portal.agreements import claims
+from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement
 from portal.core.tenancy import TenantScope
 from portal.cycles import service as cycles
 from portal.cycles.tables import PolicyCycle, Stage
@@ -52,7 +54,12 @@ ID_TABLES = {
     "thread_id": Thread,
     "post_id": Post,
     "poll_id": Poll,
+    "agreement_id": PaymentAgreement,
+    "ownership_id": OwnershipAgreement,
+    "claim_id": Claim,
 }
+# String path parameters other than the invitation token -> the key in the ids of the tenant.
+TOKEN_PARAMETERS = {"guardian_token": "guardian_token"}
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
@@ -97,8 +104,32 @@ async def _tenant_with_objects(slug: str, upload_dir: Path):
         "thread_id": thread.id,
         "post_id": post.id,
         "poll_id": poll.id,
+        **await _agreements(scope, round_, panel, admin, upload_dir),
     }
     return tenant, ids, token
+
+
+async def _agreements(scope, round_, panel, member, upload_dir) -> dict:
+    """Both agreements of one member in the round, a claim with a receipt, a guardian link."""
+    from portal.core.mail import MailService, OutboxMailer, OutboxMessage
+    from portal.core.templating import create_environment
+    from portal.privacy import service as privacy
+
+    terms = {"basis": "expenses", "payer": "Gemeente", "unit": "none", "fiscal_year": 2026, "status": "agreed"}
+    payment = scope.new(PaymentAgreement, round=round_.id, user=member.id, panel=panel.id, **terms)
+    await payment.save()
+    ownership = scope.new(OwnershipAgreement, round=round_.id, user=member.id, panel=panel.id, owner="member",
+                          licence="approval", attribution="pseudonym", status="accepted")
+    await ownership.save()
+    claim = await claims.log_claim(
+        scope, payment, member, kind="expense", day=datetime.now(UTC).date(), hours=Decimal(0),
+        amount=Decimal("12.50"), description="Reiskosten", receipt=claims.Receipt("bon.pdf", PDF),
+        upload_dir=upload_dir)
+    mail = MailService(OutboxMailer(), create_environment(), "http://testserver.local")
+    await privacy.request_guardian_consent(scope, member, "voogd@example.nl", mail, "http://testserver.local", "Lid")
+    outbox = await OutboxMessage.objects().order_by(OutboxMessage.id, ascending=False).first()
+    token = re.search(r"/guardian/(\S+)", outbox.body).group(1)
+    return {"agreement_id": payment.id, "ownership_id": ownership.id, "claim_id": claim.id, "guardian_token": token}
 
 
 async def _deliberation(scope, round_, panel, author):
@@ -123,6 +154,8 @@ def fill(path: str, slug: str, ids: dict, token: str) -> str:
         if kind == "int":
             assert name in ID_TABLES, f"map the path parameter {name!r} to its table in ID_TABLES"
             return str(ids[name])
+        if name in TOKEN_PARAMETERS:
+            return str(ids[TOKEN_PARAMETERS[name]])
         assert name == "token", f"unknown string path parameter {name!r} in {path}"
         return token
 
@@ -168,8 +201,8 @@ async def test_members_of_one_tenant_get_no_pages_of_another(app, client, settin
     _beta, beta_ids, beta_token = await _tenant_with_objects("beta", settings.upload_dir)
     await login(client, "admin@alpha.example")
     for method, path in tenant_routes(app):
-        if path.endswith("/invitations/accept/{token:str}"):
-            continue  # public: the invitation token itself is the credential
+        if path.endswith(("/invitations/accept/{token:str}", "/guardian/{guardian_token:str}")):
+            continue  # public: the token itself is the credential
         url = fill(path, "beta", beta_ids, beta_token)
         response = await request(client, method, url)
         assert response.status_code in (403, 404), f"{method} {url} gave {response.status_code}"

@@ -37,6 +37,7 @@ from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.context import RequestContext
 from portal.core.database import engine, is_sqlite
+from portal.core.hooks import first_reason
 from portal.core.i18n import N_, _, current_locale, translations_for
 from portal.core.tenancy import TenantScope
 from portal.deliberation.access import (
@@ -478,6 +479,11 @@ async def _posting_access(scope: TenantScope, thread: Thread, access: Access | N
     return Access(can_read=True, can_post=round_.status == OPEN_STATUS, round=round_)
 
 
+# Rules other features add before a post is written (agreements: both accepted). Each is awaited
+# with (scope, access, author) and returns why the author may not post, or None.
+POSTING_CHECKS: list = []
+
+
 async def create_post(
     scope: TenantScope,
     thread: Thread,
@@ -496,6 +502,8 @@ async def create_post(
     access = await _posting_access(scope, thread, access)
     if not access.can_post:
         raise PostError(_("You cannot write in this conversation (any more)."))
+    if refusal := await first_reason(POSTING_CHECKS, scope, access, author):
+        raise PostError(refusal, status_code=403)
     token = clean_token(client_token)
     same = (Post.thread == thread.id) & (Post.author == author.id) & (Post.client_token == token)
     if token:

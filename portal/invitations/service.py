@@ -97,7 +97,9 @@ async def create_invitation(
         expires_at=now() + timedelta(days=days),
         panel=panel.id if panel is not None else None,
     )
-    after = {"email": email, "role": role, "expires_at": invitation.expires_at}
+    # Never the address: the audit log is append-only, and an erased person must leave no trace
+    # in it (the invitation row holds the address and is deleted on erasure).
+    after = {"role": role, "expires_at": invitation.expires_at}
     if panel is not None:
         after["panel_id"] = panel.id
     async with engine().transaction():
@@ -231,14 +233,18 @@ async def _activate_panel_membership(scope: TenantScope, invitation: Invitation,
     )
     if other_row:
         raise InvitationError(_("You are already a member of this panel."))
+    # A hold (a guardian's consent still needed) links the person but keeps the membership invited.
+    from portal.panels.service import activation_hold
+
+    status = "invited" if await activation_hold(scope, membership, user) else "active"
     await scope.update(
         PanelMembership,
-        {PanelMembership.status: "active", PanelMembership.user: user.id, PanelMembership.invited_email: ""},
+        {PanelMembership.status: status, PanelMembership.user: user.id, PanelMembership.invited_email: ""},
     ).where(PanelMembership.id == membership.id)
     await audit.record_in(
-        scope, "panel_membership.activated", "panel_membership", membership.id, user,
-        before={"status": "invited"},
-        after={"status": "active", "user_id": user.id, "panel_id": invitation.panel},
+        scope, f"panel_membership.{'activated' if status == 'active' else 'held'}", "panel_membership",
+        membership.id, user, before={"status": "invited"},
+        after={"status": status, "user_id": user.id, "panel_id": invitation.panel},
     )
 
 

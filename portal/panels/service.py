@@ -20,6 +20,7 @@ from portal.accounts.roles import PANEL_MEMBER, POLICY_OFFICER, SUPPORT_CONTACT,
 from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.database import engine
+from portal.core.hooks import first_reason
 from portal.core.i18n import _
 from portal.core.states import TransitionError, check_transition
 from portal.core.tenancy import MAX_ID, TenantScope
@@ -31,6 +32,16 @@ from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
 MANAGER_ROLES = (TENANT_ADMIN, POLICY_OFFICER)
 # Order of the members table: current members first.
 STATUS_ORDER = {"active": 0, "paused": 1, "invited": 2, "withdrawn": 3, "ended": 4}
+
+
+# Reasons to keep an accepted panel invitation from activating the membership (privacy: a member
+# under 16 without a guardian's consent). Each is awaited with (scope, membership, user) and
+# returns a reason or None; the invitations feature consults them on acceptance.
+ACTIVATION_HOLDS: list = []
+
+
+async def activation_hold(scope: TenantScope, membership: PanelMembership, user: User) -> str | None:
+    return await first_reason(ACTIVATION_HOLDS, scope, membership, user)
 
 
 class PanelError(Exception):
@@ -321,7 +332,7 @@ async def invite_member(
         await audit.record_in(
             scope, "panel_membership.invited", "panel_membership", membership.id, inviter,
             before=before,
-            after={**_membership_values(membership), "panel_id": panel.id, "email": email,
+            after={**_membership_values(membership), "panel_id": panel.id,
                    "invitation_id": invitation.id},
         )
     return membership, invitation, token

@@ -41,6 +41,16 @@ FORM_FIELDS = ("title", "deadline", "expected_effort_hours", "need", *TEXT_FIELD
 MAX_TEXT_LENGTH = 10_000
 
 
+# Features that act when a round reaches panel members (agreements proposes terms): each is
+# awaited inside the sending transaction with (scope, round, actor, panel_ids).
+ROUND_SENT_HOOKS: list = []
+
+
+async def _round_reached(scope: TenantScope, round_: ConsultationRound, actor: User, panel_ids: list[int]) -> None:
+    for hook in list(ROUND_SENT_HOOKS):
+        await hook(scope, round_, actor, panel_ids)
+
+
 class RoundError(Exception):
     """A rule was broken; the message is for the user, ``field`` the form field it concerns."""
 
@@ -271,6 +281,8 @@ async def invite_panel(
                 scope, "round.panel_invited", "consultation_round", round_.id, actor,
                 after={"panel_id": panel.id, "panel": panel.name},
             )
+            if round_.status == "sent":
+                await _round_reached(scope, round_, actor, [panel.id])
     except Exception as error:
         # Two clicks at the same moment: the unique index refuses the second.
         if _is_unique_violation(error):
@@ -348,6 +360,7 @@ async def send_round(scope: TenantScope, round_: ConsultationRound, actor: User)
         if not changed:
             raise TransitionError(_("This round has already been sent."))
         recipients = await recipients_of(scope, panel_ids)
+        await _round_reached(scope, round_, actor, panel_ids)
         await audit.record_in(
             scope, "round.sent", "consultation_round", round_.id, actor,
             before={"status": "draft"},

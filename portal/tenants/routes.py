@@ -9,6 +9,7 @@ from litestar.response import Redirect, Template
 
 from portal.accounts.roles import POLICY_OFFICER, TENANT_ADMIN
 from portal.accounts.tables import Membership
+from portal.agreements.routes import route_handlers as agreement_handlers
 from portal.core.context import flash
 from portal.core.guards import requires_member, requires_role, requires_tenant
 from portal.core.i18n import _
@@ -23,6 +24,7 @@ from portal.deliberation.poll_routes import route_handlers as poll_handlers
 from portal.deliberation.routes import route_handlers as thread_handlers
 from portal.invitations.routes import route_handlers as invitation_handlers
 from portal.panels.routes import route_handlers as panel_handlers
+from portal.privacy.routes import route_handlers as privacy_handlers
 from portal.rounds.routes import route_handlers as round_handlers
 from portal.tenants import service
 from portal.tenants.dashboard import dashboard
@@ -77,6 +79,8 @@ router = Router(
         *moderation_handlers,
         *poll_handlers,
         *live_handlers,
+        *agreement_handlers,
+        *privacy_handlers,
     ],
     dependencies={"tenancy": Provide(provide_tenancy, sync_to_thread=False)},
     guards=[requires_tenant],

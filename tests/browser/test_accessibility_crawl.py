@@ -36,7 +36,8 @@ def crawl(page, start: str = "/") -> list[str]:
         settle(page)
         visited.append(path)
         origin = origin or urlparse(page.url).netloc
-        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+        # Links marked as downloads (CSV, zip, receipts) are files, not pages.
+        for href in page.eval_on_selector_all("a[href]:not([download])", "links => links.map(a => a.href)"):
             url = urlparse(urldefrag(href)[0])
             target = url.path + (f"?{url.query}" if url.query else "")
             if url.netloc == origin and not url.path.startswith("/static") and target not in seen:

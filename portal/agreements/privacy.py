@@ -1,0 +1,114 @@
+"""What agreements add to privacy self-service: the export section, the erasure step (financial
+records kept seven years in restricted form) and the public attribution for the advice trail."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from portal.accounts.tables import User
+from portal.agreements.service import display_names
+from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement, RestrictedPayee
+from portal.core.i18n import N_, _
+from portal.core.tenancy import TenantScope
+from portal.privacy.registry import ERASURE_STEPS, EXPORT_SECTIONS
+from portal.privacy.retention import RETENTION_STEPS
+
+FINANCIAL_RECORD_YEARS = 7
+ANONYMOUS = N_("Anonymous participant")
+FORMER_PARTICIPANT = N_("Former participant")
+
+
+async def _export(scope: TenantScope, user: User) -> dict:
+    payments = await scope.select(
+        PaymentAgreement, *PaymentAgreement.all_columns(exclude=[PaymentAgreement.tenant]),
+        PaymentAgreement.round.title.as_alias("round_title"),
+    ).where(PaymentAgreement.user == user.id)
+    ownership = await scope.select(
+        OwnershipAgreement, *OwnershipAgreement.all_columns(exclude=[OwnershipAgreement.tenant]),
+    ).where(OwnershipAgreement.user == user.id)
+    claims = await scope.select(
+        Claim, Claim.id, Claim.agreement, Claim.kind, Claim.activity_date, Claim.hours, Claim.amount,
+        Claim.description, Claim.receipt_filename, Claim.status, Claim.reason,
+    ).where(Claim.agreement.user == user.id)
+    return {"payment_agreements": payments, "ownership_agreements": ownership, "hours_and_expenses": claims}
+
+
+async def _restrict(scope: TenantScope, user_id: int, name: str, round_ids: list[int] | None = None) -> None:
+    """The person's agreements (in ``round_ids``, or all) no longer point at them. Those with
+    money in them keep the payee's name in a restricted record (seven years); the others go,
+    except ownership agreements, which still govern the contribution. Typed descriptions go."""
+    mine = PaymentAgreement.user == user_id
+    if round_ids is not None:
+        mine &= PaymentAgreement.round.is_in(round_ids)
+    agreements = await scope.select(PaymentAgreement, PaymentAgreement.id, PaymentAgreement.status).where(mine)
+    approved = {row["agreement"] for row in await scope.select(Claim, Claim.agreement).where(
+        Claim.agreement.is_in([a["id"] for a in agreements] or [0]) & (Claim.status == "approved"))}
+    financial = [a["id"] for a in agreements if a["id"] in approved or a["status"] in ("submitted", "paid")]
+    others = [a["id"] for a in agreements if a["id"] not in financial]
+    if others:
+        await scope.delete(PaymentAgreement).where(PaymentAgreement.id.is_in(others))
+    if financial:
+        today = date.today()
+        payee = scope.new(RestrictedPayee, name=name, keep_until=today.replace(year=today.year + FINANCIAL_RECORD_YEARS))
+        await payee.save()
+        await scope.update(PaymentAgreement, {PaymentAgreement.restricted_payee: payee.id, PaymentAgreement.user: None}
+                           ).where(PaymentAgreement.id.is_in(financial))
+        await scope.update(Claim, {Claim.description: ""}).where(Claim.agreement.is_in(financial))
+    ownership = OwnershipAgreement.user == user_id
+    if round_ids is not None:
+        ownership &= OwnershipAgreement.round.is_in(round_ids)
+    await scope.update(OwnershipAgreement, {OwnershipAgreement.user: None}).where(ownership)
+
+
+async def _restrict_financial_records(scope: TenantScope, user: User) -> None:
+    await _restrict(scope, user.id, user.name)
+
+
+async def _retention(scope: TenantScope, round_ids: list[int]) -> None:
+    rows = await scope.select(PaymentAgreement, PaymentAgreement.user).where(
+        PaymentAgreement.round.is_in(round_ids) & PaymentAgreement.user.is_not_null())
+    user_ids = {row["user"] for row in rows} | {row["user"] for row in await scope.select(
+        OwnershipAgreement, OwnershipAgreement.user).where(
+        OwnershipAgreement.round.is_in(round_ids) & OwnershipAgreement.user.is_not_null())}
+    names = {row["id"]: row["name"] for row in await User.select(User.id, User.name).where(
+        User.id.is_in(list(user_ids) or [0]))}
+    for user_id in user_ids:
+        await _restrict(scope, user_id, names.get(user_id, ""), round_ids)
+
+
+EXPORT_SECTIONS["agreements"] = _export
+ERASURE_STEPS.append(_restrict_financial_records)
+RETENTION_STEPS.append(_retention)
+
+
+async def public_attribution(scope: TenantScope, round_id: int, user_ids) -> dict[int, str]:
+    """How each contributor may be named publicly for a round, by their ownership agreement:
+    their name (only with their consent to attribution), their pseudonym, their panel's name, or
+    anonymous. Without an accepted agreement: anonymous. For the advice trail."""
+    from portal.privacy.tables import Consent
+
+    user_ids = [user_id for user_id in user_ids if user_id]
+    rows = await scope.select(
+        OwnershipAgreement, OwnershipAgreement.user, OwnershipAgreement.attribution,
+        OwnershipAgreement.panel.name.as_alias("panel_name"),
+    ).where((OwnershipAgreement.round == round_id) & (OwnershipAgreement.status == "accepted")
+            & OwnershipAgreement.user.is_in(user_ids or [0]))
+    agreements = {row["user"]: row for row in rows}
+    pseudonyms = await display_names(scope, user_ids)
+    names = {row["id"]: row["name"] for row in await User.select(User.id, User.name).where(User.id.is_in(user_ids or [0]))}
+    consented = {row["user"] for row in await scope.select(Consent, Consent.user).where(
+        Consent.user.is_in(user_ids or [0]) & (Consent.kind == "attribution") & Consent.withdrawn_at.is_null())}
+    result = {}
+    for user_id in user_ids:
+        agreement = agreements.get(user_id)
+        if user_id not in names:
+            result[user_id] = _(FORMER_PARTICIPANT)
+        elif agreement is None or agreement["attribution"] == "anonymous":
+            result[user_id] = _(ANONYMOUS)
+        elif agreement["attribution"] == "panel":
+            result[user_id] = agreement["panel_name"] or _(ANONYMOUS)
+        elif agreement["attribution"] == "name" and user_id in consented:
+            result[user_id] = names[user_id]
+        else:
+            result[user_id] = pseudonyms.get(user_id) or _(ANONYMOUS)
+    return result

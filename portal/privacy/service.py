@@ -1,0 +1,217 @@
+"""Consent records, the guardian's confirmation for members under 16, and personal details.
+
+A member under 16 (by date of birth, or by the age band they were invited with) is not activated
+in a panel until a guardian confirmed by email (``ACTIVATION_HOLDS`` of the panels feature), and
+nothing of theirs is published (``may_publish``). At 16 they are asked to consent themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from portal.accounts.tables import User
+from portal.agreements.caps import age_on
+from portal.core import audit
+from portal.core.database import engine
+from portal.core.i18n import _
+from portal.core.mail import MailService
+from portal.core.security import hash_token, new_token
+from portal.core.tenancy import TenantScope
+from portal.panels.service import ACTIVATION_HOLDS
+from portal.panels.tables import PanelMembership
+from portal.privacy.rules import (
+    BENEFIT_LABELS,
+    BENEFIT_REMINDERS,
+    CONSENT_TEXT_VERSION,
+    GUARDIAN_AGE,
+    GUARDIAN_CONSENT,
+    GUARDIAN_LINK_DAYS,
+    SELF_CONSENTS,
+)
+from portal.privacy.tables import Consent, GuardianRequest, PersonalDetails
+
+
+class PrivacyError(Exception):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def details_of(scope: TenantScope, user_id: int) -> PersonalDetails | None:
+    return await scope.objects(PersonalDetails).where(PersonalDetails.user == user_id).first()
+
+
+async def save_details(scope: TenantScope, user: User, birth: date | None, benefit: str) -> None:
+    if benefit not in BENEFIT_LABELS:
+        raise PrivacyError(_("Choose a benefit from the list."), "benefit")
+    if birth is not None and not (date(1900, 1, 1) <= birth <= date.today()):
+        raise PrivacyError(_("Enter your real date of birth."), "date_of_birth")
+    async with engine().transaction():
+        details = await details_of(scope, user.id)
+        if details is None:
+            await scope.new(PersonalDetails, user=user.id, date_of_birth=birth, benefit=benefit).save()
+        else:
+            await scope.update(PersonalDetails, {PersonalDetails.date_of_birth: birth, PersonalDetails.benefit: benefit,
+                                                 PersonalDetails.updated_at: now()}).where(PersonalDetails.id == details.id)
+        # The audit log says that the details changed, never what they are.
+        await audit.record_in(scope, "personal_details.saved", "account", user.id, user,
+                              after={"date_of_birth_given": birth is not None, "benefit_given": bool(benefit)})
+
+
+async def benefit_reminder(scope: TenantScope, user_id: int) -> str | None:
+    """The reminder that matches the benefit the member declared (none declared: none)."""
+    details = await details_of(scope, user_id)
+    label = BENEFIT_REMINDERS.get(details.benefit) if details else None
+    return _(label) if label else None
+
+
+async def _age_bands(scope: TenantScope, user_id: int) -> set[str]:
+    rows = await scope.select(PanelMembership, PanelMembership.age_band).where(PanelMembership.user == user_id)
+    return {row["age_band"] for row in rows}
+
+
+async def is_under_guardian_age(scope: TenantScope, user_id: int, age_band: str = "") -> bool:
+    details = await details_of(scope, user_id)
+    if details is not None and details.date_of_birth:
+        return age_on(details.date_of_birth, date.today()) < GUARDIAN_AGE
+    return age_band == "under_16" or "under_16" in await _age_bands(scope, user_id)
+
+
+async def active_consents(scope: TenantScope, user_id: int) -> dict[str, Consent]:
+    rows = await scope.objects(Consent).where((Consent.user == user_id) & Consent.withdrawn_at.is_null())
+    return {row.kind: row for row in rows}
+
+
+async def has_guardian_consent(scope: TenantScope, user_id: int) -> bool:
+    return GUARDIAN_CONSENT in await active_consents(scope, user_id)
+
+
+async def give_consent(scope: TenantScope, user: User, kind: str) -> None:
+    if kind not in SELF_CONSENTS:
+        raise PrivacyError(_("Choose a consent from the list."))
+    async with engine().transaction():
+        if kind in await active_consents(scope, user.id):
+            return
+        consent = scope.new(Consent, user=user.id, kind=kind, given_by="self", text_version=CONSENT_TEXT_VERSION)
+        await consent.save()
+        await audit.record_in(scope, "consent.given", "consent", consent.id, user,
+                              after={"kind": kind, "given_by": "self", "text_version": CONSENT_TEXT_VERSION})
+
+
+async def withdraw_consent(scope: TenantScope, user: User, kind: str) -> None:
+    consent = (await active_consents(scope, user.id)).get(kind)
+    if consent is None or kind not in SELF_CONSENTS:
+        raise PrivacyError(_("This consent was not given, so it cannot be withdrawn."))
+    async with engine().transaction():
+        await scope.update(Consent, {Consent.withdrawn_at: now()}).where(Consent.id == consent.id)
+        await audit.record_in(scope, "consent.withdrawn", "consent", consent.id, user,
+                              before={"kind": kind}, after={"withdrawn": True})
+
+
+async def needs_own_consent(scope: TenantScope, user_id: int) -> bool:
+    """A member whose guardian consented and who is 16 now: asked to consent themselves."""
+    consents = await active_consents(scope, user_id)
+    if GUARDIAN_CONSENT not in consents or await is_under_guardian_age(scope, user_id):
+        return False
+    own = [c for kind, c in consents.items() if kind in ("account", "experience")]
+    guardian_given = consents[GUARDIAN_CONSENT].given_at
+    return len(own) < 2 or any(c.given_at < guardian_given for c in own)
+
+
+# --- the guardian -------------------------------------------------------------------------------
+
+
+async def request_guardian_consent(scope: TenantScope, user: User, guardian_email: str, mail: MailService,
+                                   base_url: str, display_name: str) -> None:
+    """Email the guardian a single-use link (valid GUARDIAN_LINK_DAYS days); an earlier open link
+    stops working."""
+    if guardian_email == user.email:
+        raise PrivacyError(_("Enter the email address of your parent or guardian, not your own."), "guardian_email")
+    token, token_hash = new_token()
+    expires_at = now() + timedelta(days=GUARDIAN_LINK_DAYS)
+    async with engine().transaction():
+        await scope.update(GuardianRequest, {GuardianRequest.expires_at: now()}).where(
+            (GuardianRequest.user == user.id) & GuardianRequest.confirmed_at.is_null())
+        request = scope.new(GuardianRequest, user=user.id, guardian_email=guardian_email, token_hash=token_hash,
+                            expires_at=expires_at)
+        await request.save()
+        await audit.record_in(scope, "guardian_consent.requested", "guardian_request", request.id, user,
+                              after={"expires_at": expires_at})
+    tenant = scope.tenant
+    await mail.send("guardian_consent", guardian_email, tenant.locale, tenant_name=tenant.name,
+                    display_name=display_name, link=f"{base_url}/t/{tenant.slug}/guardian/{token}",
+                    expires_at=expires_at)
+
+
+async def guardian_request_for(scope: TenantScope, token: str) -> GuardianRequest | None:
+    return await scope.objects(GuardianRequest).where(GuardianRequest.token_hash == hash_token(token)).first()
+
+
+def guardian_refusal(request: GuardianRequest | None) -> str | None:
+    if request is None:
+        return _("This link is not valid. Check that you copied the whole link.")
+    if request.confirmed_at is not None:
+        return _("This link has already been used: your consent was recorded before. Nothing more is needed.")
+    if request.expires_at <= now():
+        return _("This link has expired. Ask your child to send a new request from the portal.")
+    return None
+
+
+async def confirm_guardian(scope: TenantScope, request: GuardianRequest | None) -> None:
+    """The guardian consents: recorded, and the member's held panel memberships become active."""
+    if refusal := guardian_refusal(request):
+        raise PrivacyError(refusal)
+    async with engine().transaction():
+        claimed = await scope.update(GuardianRequest, {GuardianRequest.confirmed_at: now()}).where(
+            (GuardianRequest.id == request.id) & GuardianRequest.confirmed_at.is_null()
+        ).returning(GuardianRequest.id)
+        if not claimed:
+            raise PrivacyError(guardian_refusal(await scope.get(GuardianRequest, request.id)))
+        consent = scope.new(Consent, user=request.user, kind=GUARDIAN_CONSENT, given_by="guardian",
+                            text_version=CONSENT_TEXT_VERSION)
+        await consent.save()
+        await audit.record_in(scope, "consent.given", "consent", consent.id, None,
+                              after={"kind": GUARDIAN_CONSENT, "given_by": "guardian",
+                                     "text_version": CONSENT_TEXT_VERSION, "user_id": request.user})
+        held = await scope.update(PanelMembership, {PanelMembership.status: "active"}).where(
+            (PanelMembership.user == request.user) & (PanelMembership.status == "invited")
+        ).returning(PanelMembership.id)
+        for row in held:
+            await audit.record_in(scope, "panel_membership.activated", "panel_membership", row["id"], None,
+                                  before={"status": "invited"}, after={"status": "active", "by": "guardian_consent"})
+
+
+async def guardian_status(scope: TenantScope, user_id: int) -> dict:
+    latest = await scope.objects(GuardianRequest).where(GuardianRequest.user == user_id).order_by(
+        GuardianRequest.id, ascending=False).first()
+    return {"required": await is_under_guardian_age(scope, user_id),
+            "confirmed": await has_guardian_consent(scope, user_id), "latest": latest}
+
+
+async def activation_hold(scope: TenantScope, membership: PanelMembership, user: User) -> str | None:
+    """The panels feature's ``ACTIVATION_HOLDS``: under 16 without a guardian's consent."""
+    if await is_under_guardian_age(scope, user.id, membership.age_band) and not await has_guardian_consent(scope, user.id):
+        return _("Your parent or guardian must give consent first.")
+    return None
+
+
+async def may_publish(scope: TenantScope, user_ids) -> set[int]:
+    """The people whose contributions may be published: consent to publication, and for those
+    under 16 also a guardian's consent."""
+    rows = await scope.select(Consent, Consent.user, Consent.kind).where(
+        Consent.user.is_in(list(user_ids) or [0]) & Consent.withdrawn_at.is_null())
+    kinds: dict[int, set[str]] = {}
+    for row in rows:
+        kinds.setdefault(row["user"], set()).add(row["kind"])
+    allowed = set()
+    for user_id, given in kinds.items():
+        if "publication" in given and (GUARDIAN_CONSENT in given or not await is_under_guardian_age(scope, user_id)):
+            allowed.add(user_id)
+    return allowed
+
+
+ACTIVATION_HOLDS.append(activation_hold)
