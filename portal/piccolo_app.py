@@ -3,6 +3,18 @@
 from piccolo.conf.apps import AppConfig
 
 from portal.accounts.tables import Membership, PasswordResetToken, User
+from portal.advice.tables import (
+    AdoptionVote,
+    Advice,
+    AdviceItem,
+    AdviceVersion,
+    CouncilQuestion,
+    Decision,
+    DecisionLink,
+    HeardAnswer,
+    OutcomeUpdate,
+    ResponseVersion,
+)
 from portal.core.audit import AuditEntry
 from portal.core.mail import OutboxMessage
 from portal.core.settings import PROJECT_ROOT
@@ -52,6 +64,16 @@ TABLES = [
     DigestItem,
     AuditEntry,
     OutboxMessage,
+    Advice,
+    AdviceItem,
+    AdviceVersion,
+    AdoptionVote,
+    ResponseVersion,
+    Decision,
+    DecisionLink,
+    OutcomeUpdate,
+    HeardAnswer,
+    CouncilQuestion,
 ]
 
 APP_CONFIG = AppConfig(

@@ -9,6 +9,17 @@ DEFAULTS = {
     "report_hide_threshold": 3,
     # Minutes in which an author may still edit a post.
     "post_edit_minutes": 30,
+    # When a panel adopts advice: "majority" or "all" of the members who do not abstain confirm.
+    "advice_confirmation_rule": "majority",
+    # Weeks after submission within which the municipality responds to advice.
+    "advice_response_weeks": 6,
+    # Published advice, responses and decisions readable without logging in.
+    "public_advice_ledger": False,
+}
+# Settings that are not whole numbers from 1 to 10000: the values they allow.
+SETTING_CHOICES = {
+    "advice_confirmation_rule": ("majority", "all"),
+    "public_advice_ledger": (True, False),
 }
 
 
@@ -20,3 +31,16 @@ def settings_of(tenant) -> dict:
 
 def tenant_setting(tenant, key: str):
     return settings_of(tenant).get(key, DEFAULTS[key])
+
+
+def setting_problem(key: str, value) -> str | None:
+    """Why ``value`` is not allowed for the setting ``key`` (None: it is)."""
+    choices = SETTING_CHOICES.get(key)
+    if choices is not None:
+        # type() as well as ==: in Python 1 == True, but a TOML 1 is not a TOML true.
+        if any(type(value) is type(choice) and value == choice for choice in choices):
+            return None
+        return f"must be one of {', '.join(json.dumps(choice) for choice in choices)}, got {value!r}"
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000:
+        return f"must be a whole number from 1 to 10000, got {value!r}"
+    return None
