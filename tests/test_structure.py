@@ -67,6 +67,7 @@ PUBLIC_ROUTES = {
     "/password/forgot",
     "/password/reset/{token:str}",
     "/t/{tenant_slug:str}/invitations/accept/{token:str}",
+    "/t/{tenant_slug:str}/ledger",  # only when the tenant turns on the public advice ledger
 }
 
 

@@ -163,6 +163,8 @@ async def item_trail(scope: TenantScope, ctx: RequestContext, item: AdviceItem, 
         "questions": questions,
         "timeline": timeline,
         "names": names,
+        "overdue": advice.status == "submitted" and item.response_status not in ANSWERED_STATUSES
+        and is_overdue(advice.response_due, today(), 1),
     }
 
 

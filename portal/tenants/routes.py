@@ -16,6 +16,9 @@ from portal.core.sessions import rotate_session
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import request_context, see_other
+from portal.advice.decision_routes import route_handlers as decision_handlers
+from portal.advice.routes import route_handlers as advice_handlers
+from portal.advice.trail_routes import route_handlers as advice_trail_handlers
 from portal.cycles.routes import route_handlers as cycle_handlers
 from portal.deliberation.live_routes import route_handlers as live_handlers
 from portal.deliberation.moderation_routes import route_handlers as moderation_handlers
@@ -77,6 +80,9 @@ router = Router(
         *moderation_handlers,
         *poll_handlers,
         *live_handlers,
+        *advice_handlers,
+        *advice_trail_handlers,
+        *decision_handlers,
     ],
     dependencies={"tenancy": Provide(provide_tenancy, sync_to_thread=False)},
     guards=[requires_tenant],
