@@ -204,11 +204,8 @@ async def save_document(
                 "compare it with the latest version, then save again."
             ))
         await scope.delete(AdviceItem).where(AdviceItem.advice == advice.id)
-        if values.items:
-            await AdviceItem.insert(*[
-                scope.new(AdviceItem, advice=advice.id, position=position, **item)
-                for position, item in enumerate(values.items, start=1)
-            ])
+        for position, item in enumerate(values.items, start=1):
+            await scope.new(AdviceItem, advice=advice.id, position=position, **item).save()
         version = scope.new(AdviceVersion, advice=advice.id, number=number, title=values.title,
                             items=json.dumps(values.items, ensure_ascii=False), author=actor.id)
         await version.save()
