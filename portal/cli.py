@@ -147,6 +147,19 @@ def send_digests() -> None:
     click.echo(f"Digests sent: {sum(counts['emails'] for counts in report.values())}")
 
 
+@main.command("send-advice-reminders")
+def send_advice_reminders() -> None:
+    """Remind officers of advice whose response is overdue (run daily from cron; at most one
+    reminder per advice per week)."""
+    from portal.advice.notify import send_advice_reminders as send_all
+
+    _settings()
+    report = asyncio.run(send_all())
+    for slug, count in report.items():
+        click.echo(f"{slug}: {count} reminders")
+    click.echo(f"Reminders sent: {sum(report.values())}")
+
+
 @main.command()
 @click.option("--tenants-dir", default=str(PROJECT_ROOT / "tenants"), show_default=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path))

@@ -517,3 +517,30 @@ async def test_the_officer_of_overdue_advice_is_reminded_once_a_week(world):
     assert len(mails) == 1 and f"/t/alpha/advice/{advice.id}" in mails[0].body
     assert await notify.send_advice_reminders() == {"alpha": 0}
     assert len(await outbox()) == 1
+
+
+def test_the_send_advice_reminders_command_is_idempotent():
+    from click.testing import CliRunner
+
+    from portal.cli import main
+    from tests.support import run_sync
+
+    async def setup():
+        tenant = await make_tenant("alpha")
+        officer = await make_user("beleid@alpha.example", tenant=tenant, roles=("policy_officer",))
+        stage = await build_stage(tenant)
+        parents = await build_panel(tenant, "Ouderpanel", "parents")
+        member = await build_panel_member(tenant, parents, "ouder@alpha.example")
+        round_ = await build_round(tenant, stage, status="sent", panels=(parents,))
+        round_.created_by = officer.id
+        await round_.save()
+        await build_advice(tenant, round_, parents, member, response_due=datetime.date.today() - datetime.timedelta(days=1))
+
+    run_sync(setup())
+    runner = CliRunner()
+    first = runner.invoke(main, ["send-advice-reminders"])
+    assert first.exit_code == 0, first.output
+    assert "alpha: 1 reminders" in first.output
+    second = runner.invoke(main, ["send-advice-reminders"])
+    assert "alpha: 0 reminders" in second.output
+    assert len(run_sync(outbox("beleid@alpha.example"))) == 1
