@@ -39,9 +39,8 @@ def _id_field(form: Form, name: str) -> int | None:
 
 
 async def parse_decision_form(scope: TenantScope, form: Form) -> dict:
-    kind_label = "Kind of decision"
     values = {
-        "kind": form.choice("kind", _(kind_label), DECISION_KINDS),
+        "kind": form.choice("kind", _("Kind of decision"), DECISION_KINDS),
         "title": form.text("title", _("Title"), max_length=TITLE_MAX),
         "reference": form.text("reference", _("Reference"), required=False, max_length=100),
         "decided_on": form.date("decided_on", _("Date of the decision"), required=True),
@@ -167,8 +166,7 @@ async def add_outcome(scope: TenantScope, advice: Advice, item: AdviceItem, prog
 
 
 def parse_heard_form(form: Form) -> tuple[str, str]:
-    answer_label = "Do you feel heard?"
-    answer = form.choice("answer", _(answer_label), HEARD_ANSWERS)
+    answer = form.choice("answer", _("Do you feel heard?"), HEARD_ANSWERS)
     comment = form.text("comment", _("Comment"), required=False, max_length=TEXT_MAX)
     return answer, comment
 

@@ -14,11 +14,11 @@ from portal.advice.tables import Advice, AdviceItem, ResponseVersion
 from portal.core import audit
 from portal.core.database import engine
 from portal.core.forms import Form
-from portal.core.i18n import _
+from portal.core.i18n import N_, _
 from portal.core.tenancy import TenantScope
 from portal.rounds.service import _is_unique_violation, now
 
-CONFLICT_MESSAGE = (
+CONFLICT_MESSAGE = N_(
     "A colleague saved a response to this item while you were writing. Your text is kept below: "
     "read their version in the history, then save again."
 )
@@ -26,8 +26,7 @@ CONFLICT_MESSAGE = (
 
 def parse_response_form(form: Form) -> tuple[str, str, int]:
     """(status, reasoning, the version number the form started from)."""
-    status_label = "Response"  # a variable: the label is also a message of its own
-    status = form.choice("status", _(status_label), RESPONSE_STATUSES)
+    status = form.choice("status", _("Response"), RESPONSE_STATUSES)
     reasoning = form.text("reasoning", _("Reasoning"), required=False, max_length=TEXT_MAX)
     if status in REASONING_REQUIRED and not reasoning and "reasoning" not in form.errors:
         form.add_error("reasoning", _(
