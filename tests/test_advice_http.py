@@ -544,3 +544,64 @@ def test_the_send_advice_reminders_command_is_idempotent():
     second = runner.invoke(main, ["send-advice-reminders"])
     assert "alpha: 0 reminders" in second.output
     assert len(run_sync(outbox("beleid@alpha.example"))) == 1
+
+
+async def test_unsolicited_advice_for_an_open_stage_or_none(client, world):
+    closed = await build_stage(world["tenant"], status="closed", name="Voorbij")
+    await login(client, "ouder1@alpha.example")
+    page = await client.get("/t/alpha/advice/new")
+    assert page.status_code == 200 and "Voorbij" not in page.text and "Beleidsvoorbereiding" in page.text
+    refused = await send(client, "/t/alpha/advice", {"panel": str(world["parents"].id), "stage": str(closed.id),
+                                                     "title": "Ongevraagd"})
+    assert refused.status_code == 422 and nl("Choose an open stage from the list.") in refused.text
+    joint = await send(client, "/t/alpha/advice", {"panel": "joint", "title": "Ongevraagd"})
+    assert joint.status_code == 422  # joint advice belongs to a round
+    assert not await world["scope"].exists(Advice)
+    for stage in (str(world["stage"].id), ""):
+        response = await send(client, "/t/alpha/advice", {"panel": str(world["parents"].id), "stage": stage,
+                                                          "title": "Ongevraagd"})
+        assert response.status_code == 303
+    rows = await world["scope"].select(Advice, Advice.round, Advice.stage).order_by(Advice.id)
+    assert rows == [{"round": None, "stage": world["stage"].id}, {"round": None, "stage": None}]
+
+
+async def test_reopening_an_adoption_lets_the_panel_change_the_text_and_the_answers_lapse(client, world):
+    advice = await build_advice(world["tenant"], world["round"], world["parents"], world["members"][0], status="draft")
+    await login(client, "ouder1@alpha.example")
+    await send(client, f"/t/alpha/advice/{advice.id}/adopt")
+    await send(client, f"/t/alpha/advice/{advice.id}/vote", {"choice": "confirm"})
+    edit = await client.get(f"/t/alpha/advice/{advice.id}/edit")
+    assert edit.status_code == 409  # not while the panel is adopting it
+    assert (await send(client, f"/t/alpha/advice/{advice.id}/reopen")).status_code == 303
+    assert (await world["scope"].get(Advice, advice.id)).status == "draft"
+    assert (await client.get(f"/t/alpha/advice/{advice.id}/edit")).status_code == 200
+    await send(client, f"/t/alpha/advice/{advice.id}/adopt")
+    page = await client.get(f"/t/alpha/advice/{advice.id}")
+    assert nl("%(confirm)s of %(eligible)s members confirmed, %(abstain)s abstained and %(object)s do not agree. "
+              "Still waiting for %(waiting)s.", confirm=0, eligible=3, abstain=0, object=0, waiting=3) in page.text
+
+
+async def test_versions_are_seen_only_by_who_may_see_the_advice(client, world):
+    advice = await build_advice(world["tenant"], world["round"], world["parents"], world["members"][0], status="draft")
+    version = await world["scope"].objects(AdviceVersion).where(AdviceVersion.advice == advice.id).first()
+    await login(client, "ander@alpha.example")
+    assert (await client.get(f"/t/alpha/advice/versions/{version.id}")).status_code == 404
+    await login(client, "ouder3@alpha.example")
+    assert (await client.get(f"/t/alpha/advice/versions/{version.id}")).status_code == 200
+
+
+async def test_the_start_page_shows_advice_waiting_for_each_person(client, world):
+    late = await build_advice(world["tenant"], world["round"], world["parents"], world["members"][0],
+                              response_due=datetime.date.today() - datetime.timedelta(days=3))
+    adopting = await build_advice(world["tenant"], world["round"], world["parents"], world["members"][0],
+                                  status="adopting")
+    adopting.title = "Wacht op jou"
+    await adopting.save()
+    await login(client, "beleid@alpha.example")
+    home = await client.get("/t/alpha/")
+    assert f"/t/alpha/advice/{late.id}" in home.text and nl("Overdue") in home.text
+    await login(client, "ouder2@alpha.example")
+    home = await client.get("/t/alpha/")
+    assert "Wacht op jou" in home.text and nl("your panel asks you to confirm it") in home.text
+    await send(client, f"/t/alpha/advice/{adopting.id}/vote", {"choice": "confirm"})
+    assert nl("your panel asks you to confirm it") not in (await client.get("/t/alpha/")).text

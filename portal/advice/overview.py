@@ -4,16 +4,18 @@ queries, whatever the number of advice items."""
 
 from __future__ import annotations
 
-import datetime
 import statistics
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 
 from portal.advice.access import AdviceAccess, readable_advice, readable_advice_condition
 from portal.advice.documents import eligible_voters, items_of, tally_of, versions_of, votes_of
 from portal.advice.responses import response_versions
 from portal.advice.rules import ANSWERED_STATUSES, RESPONSE_STATUS_LABELS, RESPONSE_STATUSES, is_overdue
+from portal.accounts.roles import PANEL_MEMBER
 from portal.advice.tables import (
+    AdoptionVote,
     Advice,
     AdviceItem,
     CouncilQuestion,
@@ -32,6 +34,7 @@ from portal.cycles.tables import PolicyCycle, Stage
 from portal.panels.tables import Panel
 from portal.rounds.service import today
 from portal.rounds.tables import ConsultationRound
+from portal.rounds.visibility import can_manage_rounds
 
 # Audit actions as the item's timeline names them; actions not listed are not shown there.
 TIMELINE_LABELS = {
@@ -334,3 +337,23 @@ async def decision_page(scope: TenantScope, ctx: RequestContext, decision: Decis
     ).where((DecisionLink.decision == decision.id) & DecisionLink.item.advice.is_in(readable_advice(scope, ctx))
             ).order_by(DecisionLink.id)
     return {"decision": decision, "links": links}
+
+
+async def advice_to_handle(scope: TenantScope, ctx: RequestContext) -> dict:
+    """For the start page: advice waiting for this person. Panel members: drafts of their panels
+    and adoptions still waiting for their answer; officers: submitted advice with items that lack
+    a response, overdue first. Three queries at most."""
+    rows = await advice_list(scope, ctx)
+    section: dict = {"drafts": [], "to_confirm": [], "to_answer": []}
+    if ctx.has_role(PANEL_MEMBER):
+        adopting = [row["id"] for row in rows if row["status"] == "adopting"]
+        answered = set()
+        if adopting:
+            answered = {row["advice"] for row in await scope.select(AdoptionVote, AdoptionVote.advice).where(
+                AdoptionVote.advice.is_in(adopting) & (AdoptionVote.user == ctx.user.id))}
+        section["drafts"] = [row for row in rows if row["status"] == "draft"]
+        section["to_confirm"] = [row for row in rows if row["status"] == "adopting" and row["id"] not in answered]
+    if can_manage_rounds(ctx):
+        waiting = [row for row in rows if row["status"] == "submitted" and row["open_items"]]
+        section["to_answer"] = sorted(waiting, key=lambda row: (not row["overdue"], row["response_due"] or date.max))
+    return section

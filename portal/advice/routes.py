@@ -28,6 +28,7 @@ from portal.core.web import read_form, request_context, see_other
 from portal.cycles.service import display_names
 from portal.rounds.tables import ConsultationRound
 from portal.rounds.visibility import can_see_round
+from portal.tenants.settings import tenant_setting
 
 MEMBERS = requires_role(PANEL_MEMBER)
 
@@ -47,7 +48,8 @@ def id_or_none(raw: str | None) -> int | None:
 @get("/advice", guards=[requires_member])
 async def list_advice(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
     return page(request, "advice/index.html", advice_rows=await advice_list(tenancy, request_context(request)),
-                status_labels=ADVICE_STATUS_LABELS)
+                status_labels=ADVICE_STATUS_LABELS,
+                ledger_public=tenant_setting(tenancy.tenant, "public_advice_ledger"))
 
 
 async def _round_for_advice(request: Request, tenancy: TenantScope, raw: str | None) -> ConsultationRound | None:

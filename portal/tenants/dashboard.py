@@ -11,6 +11,7 @@ from portal.accounts.roles import (
     SUPPORT_CONTACT,
     TENANT_ADMIN,
 )
+from portal.advice.overview import advice_to_handle
 from portal.core.context import RequestContext
 from portal.core.tenancy import TenantScope
 from portal.cycles import service as cycles
@@ -68,4 +69,6 @@ async def dashboard(scope: TenantScope, ctx: RequestContext) -> dict:
         members = await _supported_members(scope, ctx)
         names = await cycles.display_names(scope, {row["user"] for row in members})
         sections["supported_members"] = [{**row, "display_name": names.get(row["user"], "")} for row in members]
+    if ctx.has_role(PANEL_MEMBER, *MANAGERS):
+        sections["advice"] = await advice_to_handle(scope, ctx)
     return sections
