@@ -24,7 +24,7 @@ from portal.core.context import RequestContext
 from portal.core.tenancy import TenantScope
 from portal.panels.tables import PanelMembership
 from portal.rounds.tables import RoundPanel
-from portal.rounds.visibility import can_manage_rounds, panels_of_member, panels_of_supported_members
+from portal.rounds.visibility import can_manage_rounds, panel_queries
 
 Condition = And | Or | Where
 
@@ -70,6 +70,7 @@ async def advice_access(scope: TenantScope, ctx: RequestContext, advice: Advice)
         rows = await scope.select(
             PanelMembership, PanelMembership.panel, PanelMembership.user, PanelMembership.support_contact
         ).where(
+            # No panel (a round without panels): an id no panel has, as is_in([]) is not valid SQL.
             PanelMembership.panel.is_in(panel_ids or [0]) & (PanelMembership.status == "active")
             & ((PanelMembership.user == ctx.user.id) | (PanelMembership.support_contact == ctx.user.id))
         )
@@ -111,12 +112,7 @@ def readable_advice_condition(scope: TenantScope, ctx: RequestContext) -> Condit
     conditions: list[Condition] = []
     if ctx.has_role(COUNCIL_MEMBER):
         conditions.append(Advice.status == "submitted")
-    panel_queries = []
-    if ctx.has_role(PANEL_MEMBER):
-        panel_queries.append(panels_of_member(scope, ctx.user.id))
-    if ctx.has_role(SUPPORT_CONTACT):
-        panel_queries.append(panels_of_supported_members(scope, ctx.user.id))
-    for query in panel_queries:
+    for query in panel_queries(scope, ctx):
         joint_rounds = scope.select(RoundPanel, RoundPanel.round).where(RoundPanel.panel.is_in(query))
         conditions.append(Advice.panel.is_in(query))
         conditions.append(Advice.panel.is_null() & Advice.round.is_in(joint_rounds))

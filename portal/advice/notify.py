@@ -12,7 +12,7 @@ import datetime
 import logging
 
 from portal.accounts.roles import POLICY_OFFICER, TENANT_ADMIN
-from portal.accounts.tables import Membership, User
+from portal.accounts.tables import Membership
 from portal.advice.access import advice_panel_ids
 from portal.advice.rules import ANSWERED_STATUSES, needs_reasoned_response
 from portal.advice.tables import Advice, AdviceItem
@@ -23,7 +23,7 @@ from portal.core.mail import MailService
 from portal.core.tenancy import TenantScope
 from portal.cycles.service import STAGE_CLOSE_CHECKS
 from portal.cycles.tables import Stage
-from portal.rounds.service import now, recipients_of, today
+from portal.rounds.service import active_addresses, now, recipients_of, today
 from portal.tenants.tables import Tenant
 
 logger = logging.getLogger("portal")
@@ -74,22 +74,15 @@ async def officers_for(scope: TenantScope, advice: Advice) -> list[dict]:
     names: dict[int, str] = {}
     for row in rows:
         names.setdefault(row["user"], row["display_name"])
-    if not names:
-        return []
-    accounts = await User.select(User.id, User.email).where(
-        User.id.is_in(list(names)) & (User.is_active == True)  # noqa: E712 (a Piccolo condition)
-    ).order_by(User.id)
-    return [{"email": row["email"], "display_name": names[row["id"]]} for row in accounts]
+    return await active_addresses(names)
 
 
 async def person(user_id: int | None, scope: TenantScope) -> list[dict]:
+    """One person as an email recipient (none when the account is gone or not active)."""
     if user_id is None:
         return []
-    account = await User.objects().where((User.id == user_id) & (User.is_active == True)).first()  # noqa: E712
-    if account is None:
-        return []
     row = await scope.select(Membership, Membership.display_name).where(Membership.user == user_id).first()
-    return [{"email": account.email, "display_name": row["display_name"] if row else account.name}]
+    return await active_addresses({user_id: row["display_name"] if row else ""})
 
 
 # --- reminders about overdue advice -------------------------------------------------------------

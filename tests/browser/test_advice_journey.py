@@ -15,7 +15,8 @@ import re
 from playwright.sync_api import expect
 
 from portal.core.mail import OutboxMessage
-from tests.browser.conftest import log_in, settle
+from tests.browser.conftest import settle
+from tests.browser.test_deliberation_journey import english_member
 from tests.support import link_in, run_sync
 
 TITLE = "Advies: sneller hulp en goede nazorg"
@@ -29,12 +30,7 @@ ITEMS = (
 
 def person(new_page, email: str):
     """A browser of one person, in English, logged in."""
-    page = new_page()
-    page.goto("/login")
-    page.get_by_role("button", name="English").click()
-    settle(page)
-    log_in(page, email)
-    return page
+    return english_member(new_page, email)
 
 
 def go(page, path: str) -> None:
