@@ -14,6 +14,7 @@ import re
 
 from playwright.sync_api import expect
 
+from portal.core.i18n import translations_for
 from portal.core.mail import OutboxMessage
 from tests.browser.conftest import settle
 from tests.browser.test_deliberation_journey import english_member
@@ -46,6 +47,11 @@ def click(page, role: str, name) -> None:
 
 def trail_link(item_title: str) -> re.Pattern:
     return re.compile(rf"Whole trail of this item\s*:\s*{re.escape(item_title)}")
+
+
+def dutch(subject: str, title: str) -> str:
+    """An email subject as the demo tenant (Dutch) sends it."""
+    return translations_for("nl").gettext(subject) % {"title": title}
 
 
 def emails_to(address: str, subject_part: str) -> list[OutboxMessage]:
@@ -135,8 +141,8 @@ def test_the_whole_advice_trail_from_panel_to_council(new_page):
     for parent, answer, comment in ((mother, "Yes, I feel heard", "Fijn dat dit erin staat."),
                                     (father, "Partly", "Nazorg had langer mogen duren.")):
         address = "ouder@voorbeeldstad.example" if parent is mother else "vader@voorbeeldstad.example"
-        responded = emails_to(address, "has responded to your advice")
-        news = emails_to(address, "News about what was done with your advice")
+        responded = emails_to(address, dutch("The municipality has responded to your advice: %(title)s", TITLE))
+        news = emails_to(address, dutch("News about what was done with your advice: %(title)s", TITLE))
         assert len(responded) >= 2 and news, [message.subject for message in responded]
         go(parent, link_in(news[-1].body))
         expect(parent.locator("#response")).to_contain_text("adopted")
