@@ -324,15 +324,26 @@ async def cast_vote(scope: TenantScope, advice: Advice, actor: User, choice: str
     voters = await eligible_voters(scope, advice)
     if actor.id not in voters:
         raise AdviceError(_("Only active members of the panel can adopt its advice."))
-    rule = tenant_setting(scope.tenant, "advice_confirmation_rule")
     async with engine().transaction():
         await scope.delete(AdoptionVote).where((AdoptionVote.advice == advice.id) & (AdoptionVote.user == actor.id))
         await scope.new(AdoptionVote, advice=advice.id, user=actor.id, choice=choice).save()
         await audit.record_in(scope, "advice.vote", "advice", advice.id, actor, after={"choice": choice})
+    return await _apply_confirmation_rule(scope, advice, voters)
+
+
+async def _apply_confirmation_rule(scope: TenantScope, advice: Advice, voters: dict[int, str]) -> str:
+    """Count the committed answers (so that two members answering at the same moment both
+    count) and submit the advice or send it back to draft when the rule says so."""
+    rule = tenant_setting(scope.tenant, "advice_confirmation_rule")
+    async with engine().transaction():
         outcome = adoption_outcome(rule, tally_of(voters, await votes_of(scope, advice.id)))
+        if outcome == "open" or not await scope.exists(Advice).where(
+            (Advice.id == advice.id) & (Advice.status == "adopting")
+        ):
+            return "open"  # still waiting, or another member's answer has just decided it
         if outcome == "adopted":
             await _submit(scope, advice, rule)
-        elif outcome == "rejected":
+        else:
             await scope.delete(AdoptionVote).where(AdoptionVote.advice == advice.id)
             await _set_status(scope, advice, "draft", {}, None, "advice.adoption_failed", {"rule": rule})
     return outcome

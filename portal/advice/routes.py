@@ -120,7 +120,8 @@ async def show_advice(request: Request, tenancy: NamedDependency[TenantScope], a
 
 def _edit_page(request: Request, advice: Advice, form: Form, *, status_code: int = 200,
                problem: str | None = None) -> Template:
-    count = int(form.values.get("item_count") or 1)
+    # The blocks the person sent (their text is kept), at least one to write in.
+    count = max(1, int(form.values.get("item_count") or 1))
     return page(request, "advice/edit.html", status_code=status_code, advice=advice, form=form,
                 problem=problem, item_numbers=range(1, min(count, MAX_ITEMS + 1) + 1))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -21,7 +20,7 @@ from portal.advice.rules import (
     REASONING_REQUIRED,
     RESPONSE_STATUS_LABELS,
 )
-from portal.advice.tables import Advice, AdviceItem, CouncilQuestion, DecisionLink
+from portal.advice.tables import AdviceItem, CouncilQuestion, DecisionLink
 from portal.core.context import flash
 from portal.core.forms import Form
 from portal.core.guards import requires_member, requires_role
