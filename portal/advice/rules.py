@@ -8,6 +8,7 @@ import difflib
 from dataclasses import dataclass
 
 from portal.core.i18n import N_
+from portal.cycles.tables import PARTICIPATION_FORMS
 
 # --- advice documents -----------------------------------------------------------------------
 
@@ -154,8 +155,6 @@ def differences(before: list[str], after: list[str]) -> list[DiffLine]:
 
 def needs_reasoned_response(participation_form: str) -> bool:
     """From ``adviseren`` upward every advice item needs a published response (domain.md)."""
-    from portal.cycles.tables import PARTICIPATION_FORMS
-
     if participation_form not in PARTICIPATION_FORMS:
         return False
     return PARTICIPATION_FORMS.index(participation_form) >= PARTICIPATION_FORMS.index("adviseren")
