@@ -74,10 +74,10 @@ def write_and_adopt(mother, father) -> None:
         mother.locator(f"#field-item-{number}-rationale").fill(rationale)
         click(mother, "button", "Save the advice")
     expect(mother.locator("main")).to_contain_text(ITEMS[1][0])
+    advice_page = mother.url
     click(mother, "link", "Version 3")
     expect(mother.locator(".portal-diff ins").first).to_contain_text(ITEMS[1][0])
-    mother.go_back()
-    settle(mother)
+    go(mother, advice_page)
     click(mother, "button", "Ask the panel to adopt the advice")
     mother.get_by_label("I confirm this advice").check()
     click(mother, "button", "Give my answer")
