@@ -605,3 +605,31 @@ async def test_the_start_page_shows_advice_waiting_for_each_person(client, world
     assert "Wacht op jou" in home.text and nl("your panel asks you to confirm it") in home.text
     await send(client, f"/t/alpha/advice/{adopting.id}/vote", {"choice": "confirm"})
     assert nl("your panel asks you to confirm it") not in (await client.get("/t/alpha/")).text
+
+
+async def test_the_overview_counts_per_status_stage_and_panel_type(world):
+    from portal.advice.overview import cycle_overview
+    from portal.cycles.tables import PolicyCycle
+
+    scope = world["scope"]
+    parents_advice, parent_items = await _submitted(world)
+    youth_advice = await build_advice(world["tenant"], world["round"], world["youth"], world["youngster"],
+                                      titles=("Online hulp",),
+                                      response_due=datetime.date.today() - datetime.timedelta(days=1))
+    now = datetime.datetime.now(datetime.UTC)
+    await scope.update(AdviceItem, {AdviceItem.response_status: "adopted", AdviceItem.responded_at: now}).where(
+        AdviceItem.id == parent_items[0].id)
+    await scope.update(AdviceItem, {AdviceItem.response_status: "not_adopted", AdviceItem.responded_at: now}).where(
+        AdviceItem.id == parent_items[1].id)
+    await build_advice(world["tenant"], world["round"], world["parents"], world["members"][0], status="draft")
+    overview = await cycle_overview(scope, await scope.get(PolicyCycle, world["stage"].cycle))
+    assert overview["total"] == 3  # drafts do not count
+    assert {row["status"]: row["count"] for row in overview["status_rows"]} == {
+        "pending": 1, "adopted": 1, "partly_adopted": 0, "not_adopted": 1, "not_applicable": 0}
+    parents, youth = overview["kind_rows"][0], overview["kind_rows"][1]
+    assert (parents["total"], parents["answered"], parents["share"]) == (2, 2, 50)
+    assert (youth["total"], youth["answered"], youth["share"]) == (1, 0, 0)
+    assert [row["title"] for row in overview["overdue"]] == ["Online hulp"]
+    assert overview["response_days"]["count"] == 2 and overview["response_days"]["longest"] == 0
+    assert overview["stage_rows"][0]["total"] == 3
+    assert youth_advice.panel == world["youth"].id and parents_advice.panel == world["parents"].id
