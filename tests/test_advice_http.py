@@ -39,6 +39,7 @@ from tests.support import (
     post_form,
 )
 
+
 async def send(client, url: str, data: dict | None = None, **kwargs):
     """A form post as the browser sends it, without following the redirect."""
     return await post_form(client, url, data, follow_redirects=False, **kwargs)

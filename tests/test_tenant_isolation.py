@@ -17,7 +17,14 @@ from litestar.routes import HTTPRoute
 from portal.accounts.roles import ROLES
 from portal.accounts.tables import Membership
 from portal.advice import outcomes as advice_outcomes
-from portal.advice.tables import Advice, AdviceItem, AdviceVersion, CouncilQuestion, Decision, DecisionLink
+from portal.advice.tables import (
+    Advice,
+    AdviceItem,
+    AdviceVersion,
+    CouncilQuestion,
+    Decision,
+    DecisionLink,
+)
 from portal.core.tenancy import TenantScope
 from portal.cycles import service as cycles
 from portal.cycles.tables import PolicyCycle, Stage

@@ -25,7 +25,7 @@ from portal.advice.rules import (
     document_lines,
     response_due,
 )
-from portal.advice.tables import Advice, AdviceItem, AdviceVersion, AdoptionVote
+from portal.advice.tables import AdoptionVote, Advice, AdviceItem, AdviceVersion
 from portal.core import audit
 from portal.core.context import RequestContext
 from portal.core.database import engine

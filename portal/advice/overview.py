@@ -9,11 +9,16 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
+from portal.accounts.roles import PANEL_MEMBER
 from portal.advice.access import AdviceAccess, readable_advice, readable_advice_condition
 from portal.advice.documents import eligible_voters, items_of, tally_of, versions_of, votes_of
 from portal.advice.responses import response_versions
-from portal.advice.rules import ANSWERED_STATUSES, RESPONSE_STATUS_LABELS, RESPONSE_STATUSES, is_overdue
-from portal.accounts.roles import PANEL_MEMBER
+from portal.advice.rules import (
+    ANSWERED_STATUSES,
+    RESPONSE_STATUS_LABELS,
+    RESPONSE_STATUSES,
+    is_overdue,
+)
 from portal.advice.tables import (
     AdoptionVote,
     Advice,

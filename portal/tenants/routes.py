@@ -9,6 +9,9 @@ from litestar.response import Redirect, Template
 
 from portal.accounts.roles import POLICY_OFFICER, TENANT_ADMIN
 from portal.accounts.tables import Membership
+from portal.advice.decision_routes import route_handlers as decision_handlers
+from portal.advice.routes import route_handlers as advice_handlers
+from portal.advice.trail_routes import route_handlers as advice_trail_handlers
 from portal.core.context import flash
 from portal.core.guards import requires_member, requires_role, requires_tenant
 from portal.core.i18n import _
@@ -16,9 +19,6 @@ from portal.core.sessions import rotate_session
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import request_context, see_other
-from portal.advice.decision_routes import route_handlers as decision_handlers
-from portal.advice.routes import route_handlers as advice_handlers
-from portal.advice.trail_routes import route_handlers as advice_trail_handlers
 from portal.cycles.routes import route_handlers as cycle_handlers
 from portal.deliberation.live_routes import route_handlers as live_handlers
 from portal.deliberation.moderation_routes import route_handlers as moderation_handlers
