@@ -3,8 +3,8 @@
 Two parents write advice with two items and adopt it; the officer responds "adopted" to one
 item and "partly adopted" with reasoning to the other, records a council decision, links both
 items to it and posts an outcome; the parents get the emails, follow them and say whether they
-feel heard; a council member reads the adoption overview and the item's trail. axe checks every
-page on the way.
+feel heard; a council member reads the adoption overview, the item's trail and the decision, and
+anyone reads the public advice ledger. axe checks every page on the way.
 """
 
 from __future__ import annotations
@@ -167,3 +167,12 @@ def test_the_whole_advice_trail_from_panel_to_council(new_page):
     council.locator("#field-question").fill("Waarom geen huisbezoek?")
     click(council, "button", "Ask the question")
     expect(council.locator("#questions")).to_contain_text("Waarom geen huisbezoek?")
+    click(council, "link", "Raadsbesluit wachttijden jeugdhulp")
+    expect(council.locator("main")).to_contain_text(ITEMS[0][0])
+
+    # Voorbeeldstad publishes its answered advice: readable without logging in, anonymously.
+    visitor = new_page()
+    go(visitor, "/t/voorbeeldstad/ledger")
+    for text in (ITEMS[0][0], "Bellen na drie maanden kan", "Raadsbesluit wachttijden jeugdhulp"):
+        expect(visitor.locator("main")).to_contain_text(text)
+    expect(visitor.locator("main")).not_to_contain_text("Moeder van twee")
