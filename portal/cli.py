@@ -158,6 +158,17 @@ def apply_retention() -> None:
     report = asyncio.run(apply_all())
     for slug, count in report.items():
         click.echo(f"{slug}: {count} rounds past the retention period")
+@main.command("send-advice-reminders")
+def send_advice_reminders() -> None:
+    """Remind officers of advice whose response is overdue (run daily from cron; at most one
+    reminder per advice per week)."""
+    from portal.advice.notify import send_advice_reminders as send_all
+
+    _settings()
+    report = asyncio.run(send_all())
+    for slug, count in report.items():
+        click.echo(f"{slug}: {count} reminders")
+    click.echo(f"Reminders sent: {sum(report.values())}")
 
 
 @main.command()

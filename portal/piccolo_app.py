@@ -3,6 +3,18 @@
 from piccolo.conf.apps import AppConfig
 
 from portal.accounts.tables import Membership, PasswordResetToken, User
+from portal.advice.tables import (
+    AdoptionVote,
+    Advice,
+    AdviceItem,
+    AdviceVersion,
+    CouncilQuestion,
+    Decision,
+    DecisionLink,
+    HeardAnswer,
+    OutcomeUpdate,
+    ResponseVersion,
+)
 from portal.agreements.tables import (
     Claim,
     OwnershipAgreement,
@@ -68,6 +80,16 @@ TABLES = [
     PersonalDetails,
     Consent,
     GuardianRequest,
+    Advice,
+    AdviceItem,
+    AdviceVersion,
+    AdoptionVote,
+    ResponseVersion,
+    Decision,
+    DecisionLink,
+    OutcomeUpdate,
+    HeardAnswer,
+    CouncilQuestion,
 ]
 
 APP_CONFIG = AppConfig(

@@ -379,3 +379,34 @@ class EventStream:
         deadline = time.monotonic() + timeout
         while text not in self.comments:
             await self._line(deadline, f"': {text}'")
+
+
+# --- the advice trail (issue 5) ------------------------------------------------------------------
+
+
+async def build_advice(tenant: Tenant, round_, panel, author: User, *, status: str = "submitted",
+                       titles=("Kortere wachtlijst", "Vaste contactpersoon"), response_due=None):
+    """Advice of ``panel`` on ``round_`` with one item per title, made directly as rows (with
+    its first version); ``status`` submitted sets the submission moment and response date."""
+    import json
+    from datetime import UTC, date, datetime, timedelta
+
+    from portal.advice.tables import Advice, AdviceItem, AdviceVersion
+
+    scope = TenantScope(tenant)
+    submitted = status == "submitted"
+    advice = scope.new(
+        Advice, round=round_.id if round_ else None, panel=panel.id if panel else None,
+        stage=round_.stage if round_ else None, title="Advies over de inkoop", status=status, version=1,
+        created_by=author.id, submitted_at=datetime.now(UTC) if submitted else None,
+        response_due=(response_due or date.today() + timedelta(weeks=6)) if submitted else None,
+        owner=round_.created_by if round_ else None,
+    )
+    await advice.save()
+    items = [{"title": title, "recommendation": f"Doe dit: {title}.", "rationale": "Uit ervaring."}
+             for title in titles]
+    for position, item in enumerate(items, start=1):
+        await scope.new(AdviceItem, advice=advice.id, position=position, **item).save()
+    await scope.new(AdviceVersion, advice=advice.id, number=1, title=advice.title,
+                    items=json.dumps(items), author=author.id).save()
+    return advice

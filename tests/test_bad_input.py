@@ -18,6 +18,8 @@ FIELD_NAMES = (
     "age_band support_contact monthly_hours_budget planned_start planned_end locale next password "
     "password_confirmation display_name kind partner_organisation tenant participation_form "
     "policy_domain owner inline"
+    " round panel stage version item_count item-1-title item-1-recommendation choice reasoning based_on"
+    " decision usage progress body answer comment kind reference decided_on url cycle"
 ).split()
 # Agreements and privacy forms.
 FIELD_NAMES += (

@@ -68,6 +68,7 @@ PUBLIC_ROUTES = {
     "/password/reset/{token:str}",
     "/t/{tenant_slug:str}/invitations/accept/{token:str}",
     "/t/{tenant_slug:str}/guardian/{guardian_token:str}",  # a guardian's consent link
+    "/t/{tenant_slug:str}/ledger",  # only when the tenant turns on the public advice ledger
 }
 
 

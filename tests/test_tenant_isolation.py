@@ -18,6 +18,15 @@ from portal.accounts.roles import ROLES
 from portal.accounts.tables import Membership
 from portal.agreements import claims
 from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement
+from portal.advice import outcomes as advice_outcomes
+from portal.advice.tables import (
+    Advice,
+    AdviceItem,
+    AdviceVersion,
+    CouncilQuestion,
+    Decision,
+    DecisionLink,
+)
 from portal.core.tenancy import TenantScope
 from portal.cycles import service as cycles
 from portal.cycles.tables import PolicyCycle, Stage
@@ -29,6 +38,7 @@ from portal.panels.tables import Panel, PanelMembership
 from portal.rounds import service as rounds
 from portal.rounds.tables import ConsultationRound, RoundDocument, RoundPanel
 from tests.support import (
+    build_advice,
     build_panel,
     build_round,
     login,
@@ -57,6 +67,12 @@ ID_TABLES = {
     "agreement_id": PaymentAgreement,
     "ownership_id": OwnershipAgreement,
     "claim_id": Claim,
+    "advice_id": Advice,
+    "version_id": AdviceVersion,
+    "item_id": AdviceItem,
+    "link_id": DecisionLink,
+    "question_id": CouncilQuestion,
+    "decision_id": Decision,
 }
 # String path parameters other than the invitation token -> the key in the ids of the tenant.
 TOKEN_PARAMETERS = {"guardian_token": "guardian_token"}
@@ -75,6 +91,8 @@ def tenant_routes(app) -> list[tuple[str, str]]:
 async def _tenant_with_objects(slug: str, upload_dir: Path):
     """A tenant with one object of every kind a tenant route can name by id."""
     tenant = await make_tenant(slug)
+    tenant.settings = {"public_advice_ledger": True}
+    await tenant.save()
     admin = await make_user(f"admin@{slug}.example", tenant=tenant, roles=ROLES)
     scope = TenantScope(tenant)
     _, token = await invitations.create_invitation(
@@ -92,6 +110,7 @@ async def _tenant_with_objects(slug: str, upload_dir: Path):
     round_ = await build_round(tenant, stage, panels=[panel], status="sent")
     document = await rounds.add_document(scope, round_, "plan.pdf", PDF, upload_dir, admin)
     thread, post, poll = await _deliberation(scope, round_, panel, admin)
+    advice_ids = await _advice_trail(scope, round_, panel, admin, upload_dir)
     ids = {
         "invitation_id": (await scope.objects(Invitation).first()).id,
         "membership_id": (await scope.objects(Membership).first()).id,
@@ -105,6 +124,7 @@ async def _tenant_with_objects(slug: str, upload_dir: Path):
         "post_id": post.id,
         "poll_id": poll.id,
         **await _agreements(scope, round_, panel, admin, upload_dir),
+        **advice_ids,
     }
     return tenant, ids, token
 
@@ -130,6 +150,24 @@ async def _agreements(scope, round_, panel, member, upload_dir) -> dict:
     outbox = await OutboxMessage.objects().order_by(OutboxMessage.id, ascending=False).first()
     token = re.search(r"/guardian/(\S+)", outbox.body).group(1)
     return {"agreement_id": payment.id, "ownership_id": ownership.id, "claim_id": claim.id, "guardian_token": token}
+
+
+async def _advice_trail(scope, round_, panel, admin, upload_dir) -> dict:
+    """Submitted advice with its items and first version, a decision with a document linked to
+    an item, and a council question on it."""
+    advice = await build_advice(scope.tenant, round_, panel, admin)
+    item = await scope.objects(AdviceItem).where(AdviceItem.advice == advice.id).first()
+    decision = await advice_outcomes.create_decision(
+        scope, {"kind": "council_decision", "title": "Raadsbesluit", "cycle": None}, ("besluit.pdf", PDF),
+        upload_dir, admin,
+    )
+    link = scope.new(DecisionLink, decision=decision.id, item=item.id, usage="Overgenomen")
+    await link.save()
+    question = scope.new(CouncilQuestion, item=item.id, asked_by=admin.id, question="Waarom?")
+    await question.save()
+    version = await scope.objects(AdviceVersion).where(AdviceVersion.advice == advice.id).first()
+    return {"advice_id": advice.id, "version_id": version.id, "item_id": item.id, "link_id": link.id,
+            "question_id": question.id, "decision_id": decision.id}
 
 
 async def _deliberation(scope, round_, panel, author):
@@ -203,6 +241,8 @@ async def test_members_of_one_tenant_get_no_pages_of_another(app, client, settin
     for method, path in tenant_routes(app):
         if path.endswith(("/invitations/accept/{token:str}", "/guardian/{guardian_token:str}")):
             continue  # public: the token itself is the credential
+        if path.endswith("/ledger"):
+            continue  # public when the tenant turns it on, as these tenants do
         url = fill(path, "beta", beta_ids, beta_token)
         response = await request(client, method, url)
         assert response.status_code in (403, 404), f"{method} {url} gave {response.status_code}"

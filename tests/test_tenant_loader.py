@@ -242,3 +242,29 @@ async def test_settings_are_loaded_and_checked(tmp_path):
     path.write_text(text.replace("report_hide_threshold = 5", "report_hide_treshold = 5"))
     with pytest.raises(TenantFileError, match=r"settings\.report_hide_treshold.*not a setting"):
         await load_tenants(tmp_path)
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    ('advice_confirmation_rule = "most"', r'settings\.advice_confirmation_rule.*one of "majority", "all"'),
+    ("advice_confirmation_rule = 1", r"settings\.advice_confirmation_rule.*one of"),
+    ('public_advice_ledger = "yes"', r"settings\.public_advice_ledger.*one of true, false"),
+    ("public_advice_ledger = 1", r"settings\.public_advice_ledger.*one of true, false"),
+    ("advice_response_weeks = 0", r"settings\.advice_response_weeks.*whole number"),
+])
+async def test_advice_settings_are_checked(tmp_path, line, problem):
+    path = write(tmp_path, "alpha.toml")
+    path.write_text(path.read_text().replace("[theme]", f"[settings]\n{line}\n\n[theme]"))
+    with pytest.raises(TenantFileError, match=problem):
+        await load_tenants(tmp_path)
+
+
+async def test_advice_settings_are_loaded(tmp_path):
+    from portal.tenants.settings import tenant_setting
+
+    path = write(tmp_path, "alpha.toml")
+    path.write_text(path.read_text().replace("[theme]", '[settings]\nadvice_confirmation_rule = "all"\n'
+                                             "advice_response_weeks = 4\npublic_advice_ledger = true\n\n[theme]"))
+    await load_tenants(tmp_path)
+    tenant = await Tenant.objects().where(Tenant.slug == "alpha").first()
+    assert [tenant_setting(tenant, key) for key in ("advice_confirmation_rule", "advice_response_weeks",
+                                                    "public_advice_ledger")] == ["all", 4, True]

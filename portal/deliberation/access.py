@@ -26,12 +26,7 @@ from portal.core.tenancy import TenantScope
 from portal.deliberation.tables import Post, Thread
 from portal.panels.tables import PanelMembership
 from portal.rounds.tables import ConsultationRound, RoundPanel
-from portal.rounds.visibility import (
-    PUBLISHED_STATUSES,
-    can_manage_rounds,
-    panels_of_member,
-    panels_of_supported_members,
-)
+from portal.rounds.visibility import PUBLISHED_STATUSES, can_manage_rounds, panel_queries
 
 Condition = And | Or | Where
 
@@ -197,16 +192,12 @@ def readable_threads_condition(scope: TenantScope, ctx: RequestContext) -> Condi
         return nothing
     if can_manage_rounds(ctx):
         return None
-    panel_queries = []
-    if ctx.has_role(PANEL_MEMBER):
-        panel_queries.append(panels_of_member(scope, ctx.user.id))
-    if ctx.has_role(SUPPORT_CONTACT):
-        panel_queries.append(panels_of_supported_members(scope, ctx.user.id))
-    if not panel_queries:
+    queries = panel_queries(scope, ctx)
+    if not queries:
         return nothing
     own_panel: Condition | None = None
     invited: Condition | None = None
-    for query in panel_queries:
+    for query in queries:
         in_panel = Thread.panel.is_in(query)
         own_panel = in_panel if own_panel is None else own_panel | in_panel
         condition = RoundPanel.panel.is_in(query)

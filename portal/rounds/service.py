@@ -319,6 +319,12 @@ async def recipients_of(scope: TenantScope, panel_ids: list[int]) -> list[dict]:
     names: dict[int, str] = {}
     for member in await active_members_of_panels(scope, panel_ids):
         names.setdefault(member["user_id"], member["display_name"])
+    return await active_addresses(names)
+
+
+async def active_addresses(names: dict[int, str]) -> list[dict]:
+    """{user id: name shown} as email recipients (email, display_name), leaving out accounts
+    that are not active. One query."""
     if not names:
         return []
     accounts = await User.select(User.id, User.email).where(

@@ -57,22 +57,29 @@ def panels_of_supported_members(scope: TenantScope, user_id: int):
     )
 
 
+def panel_queries(scope: TenantScope, ctx: RequestContext) -> list:
+    """Sub-queries of the panels through which this person takes part, one per role that gives
+    a way in: as an active member, and as the support contact of active members."""
+    if ctx.user is None:
+        return []
+    queries = []
+    if ctx.has_role(PANEL_MEMBER):
+        queries.append(panels_of_member(scope, ctx.user.id))
+    if ctx.has_role(SUPPORT_CONTACT):
+        queries.append(panels_of_supported_members(scope, ctx.user.id))
+    return queries
+
+
 def panel_condition(scope: TenantScope, ctx: RequestContext) -> Condition | None:
     """Rounds reached through panels (as panel member or support contact); None: no such role.
 
     This is also what "my rounds" lists, for every role.
     """
-    if ctx.user is None:
-        return None
-    panel_queries = []
-    if ctx.has_role(PANEL_MEMBER):
-        panel_queries.append(panels_of_member(scope, ctx.user.id))
-    if ctx.has_role(SUPPORT_CONTACT):
-        panel_queries.append(panels_of_supported_members(scope, ctx.user.id))
-    if not panel_queries:
+    queries = panel_queries(scope, ctx)
+    if not queries:
         return None
     panels: Condition | None = None
-    for query in panel_queries:
+    for query in queries:
         condition = RoundPanel.panel.is_in(query)
         panels = condition if panels is None else panels | condition
     invited_rounds = scope.select(RoundPanel, RoundPanel.round).where(panels)

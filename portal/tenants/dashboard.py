@@ -11,6 +11,7 @@ from portal.accounts.roles import (
     SUPPORT_CONTACT,
     TENANT_ADMIN,
 )
+from portal.advice.overview import advice_to_handle
 from portal.agreements.service import agreements_section
 from portal.core.context import RequestContext
 from portal.core.tenancy import TenantScope
@@ -69,6 +70,8 @@ async def dashboard(scope: TenantScope, ctx: RequestContext) -> dict:
         members = await _supported_members(scope, ctx)
         names = await cycles.display_names(scope, {row["user"] for row in members})
         sections["supported_members"] = [{**row, "display_name": names.get(row["user"], "")} for row in members]
+    if ctx.has_role(PANEL_MEMBER, *MANAGERS):
+        sections["advice"] = await advice_to_handle(scope, ctx)
     if ctx.has_role(PANEL_MEMBER):
         sections.update(await agreements_section(scope, ctx.user.id))
     return sections

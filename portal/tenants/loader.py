@@ -23,7 +23,7 @@ from portal.cycles.tables import PARTICIPATION_FORMS, StageTemplateStep
 from portal.panels.rules import AGE_BANDS
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
 from portal.tenants.settings import DEFAULTS as SETTING_DEFAULTS
-from portal.tenants.settings import SETTING_CHECKS, settings_of
+from portal.tenants.settings import setting_problem, settings_of
 from portal.tenants.tables import Tenant
 from portal.tenants.theme import theme_of, theme_problems
 
@@ -136,11 +136,8 @@ def parse_tenant_file(path: Path) -> TenantDefinition:
     for key, value in settings.items():
         if key not in SETTING_DEFAULTS:
             reader.fail(f"settings.{key}", f"is not a setting (known: {', '.join(SETTING_DEFAULTS)})")
-        if key in SETTING_CHECKS:
-            if problem := SETTING_CHECKS[key](value):
-                reader.fail(f"settings.{key}", problem)
-        elif not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000:
-            reader.fail(f"settings.{key}", f"must be a whole number from 1 to 10000, got {value!r}")
+        if problem := setting_problem(key, value):
+            reader.fail(f"settings.{key}", problem)
     stages = [
         {
             "position": index,

@@ -10,6 +10,9 @@ from litestar.response import Redirect, Template
 from portal.accounts.roles import POLICY_OFFICER, TENANT_ADMIN
 from portal.accounts.tables import Membership
 from portal.agreements.routes import route_handlers as agreement_handlers
+from portal.advice.decision_routes import route_handlers as decision_handlers
+from portal.advice.routes import route_handlers as advice_handlers
+from portal.advice.trail_routes import route_handlers as advice_trail_handlers
 from portal.core.context import flash
 from portal.core.guards import requires_member, requires_role, requires_tenant
 from portal.core.i18n import _
@@ -81,6 +84,9 @@ router = Router(
         *live_handlers,
         *agreement_handlers,
         *privacy_handlers,
+        *advice_handlers,
+        *advice_trail_handlers,
+        *decision_handlers,
     ],
     dependencies={"tenancy": Provide(provide_tenancy, sync_to_thread=False)},
     guards=[requires_tenant],

@@ -1,0 +1,231 @@
+"""HTTP routes of advice documents: the list, starting advice, writing it together (versions and
+their differences) and adoption by the panel. Thin controllers: the rules live in documents.py."""
+
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from portal.accounts.roles import PANEL_MEMBER
+from portal.advice import documents, notify
+from portal.advice.access import AdviceAccess, get_advice_and_access
+from portal.advice.documents import AdviceConflict, AdviceError
+from portal.advice.overview import advice_list, advice_page
+from portal.advice.rules import ADVICE_STATUS_LABELS, MAX_ITEMS, RESPONSE_STATUS_LABELS, VOTE_LABELS
+from portal.advice.tables import Advice, AdviceVersion
+from portal.core.context import flash
+from portal.core.forms import Form
+from portal.core.guards import requires_member, requires_role
+from portal.core.i18n import _
+from portal.core.mail import MailService
+from portal.core.states import TransitionError
+from portal.core.templating import page
+from portal.core.tenancy import TenantScope
+from portal.core.web import read_form, request_context, see_other
+from portal.cycles.service import display_names
+from portal.rounds.tables import ConsultationRound
+from portal.rounds.visibility import can_see_round
+from portal.tenants.settings import tenant_setting
+
+MEMBERS = requires_role(PANEL_MEMBER)
+
+
+def advice_url(tenancy: TenantScope, advice_id: int) -> str:
+    return f"/t/{tenancy.tenant.slug}/advice/{advice_id}"
+
+
+def id_or_none(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+# --- the list and starting advice --------------------------------------------------------------
+
+
+@get("/advice", guards=[requires_member])
+async def list_advice(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
+    return page(request, "advice/index.html", advice_rows=await advice_list(tenancy, request_context(request)),
+                status_labels=ADVICE_STATUS_LABELS,
+                ledger_public=tenant_setting(tenancy.tenant, "public_advice_ledger"))
+
+
+async def _round_for_advice(request: Request, tenancy: TenantScope, raw: str | None) -> ConsultationRound | None:
+    """The round named in the address or form (None: unsolicited advice); 404 when unseen."""
+    if not (raw or "").strip():
+        return None
+    round_id = id_or_none(raw)
+    round_ = await tenancy.get_or_none(ConsultationRound, round_id) if round_id else None
+    if round_ is None or not await can_see_round(tenancy, request_context(request), round_):
+        raise NotFoundException()
+    return round_
+
+
+async def _new_page(request: Request, tenancy: TenantScope, round_: ConsultationRound | None, form: Form,
+                    status_code: int = 200, problem: str | None = None) -> Template:
+    ctx = request_context(request)
+    return page(
+        request, "advice/new.html", status_code=status_code, form=form, round=round_, problem=problem,
+        panels=await documents.panel_choices(tenancy, ctx, round_),
+        stages=await documents.open_stages(tenancy) if round_ is None else [],
+    )
+
+
+@get("/advice/new", guards=[MEMBERS])
+async def new_advice(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
+    round_ = await _round_for_advice(request, tenancy, request.query_params.get("round"))
+    return await _new_page(request, tenancy, round_, Form())
+
+
+@post("/advice", guards=[MEMBERS])
+async def create_advice(request: Request, tenancy: NamedDependency[TenantScope]) -> Template | Redirect:
+    form = await read_form(request)
+    round_ = await _round_for_advice(request, tenancy, form.raw("round"))
+    title = form.text("title", _("Title of the advice"), max_length=documents.TITLE_MAX)
+    panel_choice = form.raw("panel").strip()
+    stage_id = id_or_none(form.raw("stage")) if round_ is None and form.raw("stage").strip() else None
+    if round_ is None and form.raw("stage").strip() and stage_id is None:
+        form.add_error("stage", _("Choose an open stage from the list."))
+    if not form.is_valid:
+        return await _new_page(request, tenancy, round_, form, status_code=422)
+    with form.catch_as_error(AdviceError, "panel"):
+        advice = await documents.create_advice(
+            tenancy, request_context(request), title=title, round_=round_, panel_choice=panel_choice,
+            stage_id=stage_id,
+        )
+    if not form.is_valid:
+        return await _new_page(request, tenancy, round_, form, status_code=422)
+    flash(request.scope, _("The advice has been started. Add the advice items."))
+    return see_other(f"{advice_url(tenancy, advice.id)}/edit")
+
+
+# --- one advice ------------------------------------------------------------------------------
+
+
+async def _advice_page(request: Request, tenancy: TenantScope, advice: Advice, access: AdviceAccess, *,
+                       status_code: int = 200, problem: str | None = None) -> Template:
+    overview = await advice_page(tenancy, request_context(request), advice, access)
+    return page(request, "advice/show.html", status_code=status_code, problem=problem,
+                status_labels=ADVICE_STATUS_LABELS, response_labels=RESPONSE_STATUS_LABELS,
+                vote_labels=VOTE_LABELS, **overview)
+
+
+@get("/advice/{advice_id:int}", guards=[requires_member])
+async def show_advice(request: Request, tenancy: NamedDependency[TenantScope], advice_id: FromPath[int]) -> Template:
+    advice, access = await get_advice_and_access(tenancy, request_context(request), advice_id)
+    return await _advice_page(request, tenancy, advice, access)
+
+
+def _edit_page(request: Request, advice: Advice, form: Form, *, status_code: int = 200,
+               problem: str | None = None) -> Template:
+    # The blocks the person sent (their text is kept), at least one to write in.
+    count = max(1, int(form.values.get("item_count") or 1))
+    return page(request, "advice/edit.html", status_code=status_code, advice=advice, form=form,
+                problem=problem, item_numbers=range(1, min(count, MAX_ITEMS + 1) + 1))
+
+
+@get("/advice/{advice_id:int}/edit", guards=[MEMBERS])
+async def edit_advice_form(request: Request, tenancy: NamedDependency[TenantScope],
+                           advice_id: FromPath[int]) -> Template:
+    advice, access = await get_advice_and_access(tenancy, request_context(request), advice_id)
+    if not access.is_member or advice.status != "draft":
+        return await _advice_page(request, tenancy, advice, access, status_code=409, problem=_(
+            "This advice can only be changed by its panel while it is a draft."))
+    form = documents.document_form(advice, await documents.items_of(tenancy, advice.id))
+    return _edit_page(request, advice, form)
+
+
+@post("/advice/{advice_id:int}/edit", guards=[MEMBERS])
+async def edit_advice(request: Request, tenancy: NamedDependency[TenantScope],
+                      advice_id: FromPath[int]) -> Template | Redirect:
+    advice, access = await get_advice_and_access(tenancy, request_context(request), advice_id)
+    form = await read_form(request)
+    values = documents.parse_document_form(form)
+    if not form.is_valid:
+        return _edit_page(request, advice, form, status_code=422)
+    try:
+        await documents.save_document(tenancy, advice, values, access, request_context(request).user)
+    except AdviceConflict as error:
+        # Keep the person's text; their next save builds on the version that was saved first.
+        fresh = await tenancy.get(Advice, advice.id)
+        form.values["version"] = str(fresh.version)
+        return _edit_page(request, fresh, form, status_code=409, problem=str(error))
+    except AdviceError as error:
+        return await _advice_page(request, tenancy, advice, access, status_code=409, problem=str(error))
+    flash(request.scope, _("The advice has been saved as version %(number)s.", number=advice.version))
+    return see_other(advice_url(tenancy, advice.id))
+
+
+@get("/advice/versions/{version_id:int}", guards=[requires_member])
+async def show_version(request: Request, tenancy: NamedDependency[TenantScope], version_id: FromPath[int]) -> Template:
+    version = await tenancy.get(AdviceVersion, version_id)
+    advice, _access = await get_advice_and_access(tenancy, request_context(request), version.advice)
+    previous, changes = await documents.version_changes(tenancy, version)
+    names = await display_names(tenancy, {version.author})
+    return page(request, "advice/version.html", advice=advice, version=version, previous=previous,
+                changes=changes, items=documents.version_items(version), author=names.get(version.author, ""))
+
+
+# --- adoption ---------------------------------------------------------------------------------
+
+
+@post("/advice/{advice_id:int}/adopt", guards=[MEMBERS])
+async def start_adoption(request: Request, tenancy: NamedDependency[TenantScope], mail: NamedDependency[MailService],
+                         advice_id: FromPath[int]) -> Template | Redirect:
+    advice, access = await get_advice_and_access(tenancy, request_context(request), advice_id)
+    try:
+        members = await documents.start_adoption(tenancy, advice, access, request_context(request).user)
+    except (AdviceError, TransitionError) as error:
+        return await _advice_page(request, tenancy, advice, access, status_code=409, problem=str(error))
+    await notify.email_people(mail, tenancy, "adoption_requested", members, advice_title=advice.title,
+                              link=notify.advice_link(mail.base_url, tenancy.tenant, advice.id))
+    flash(request.scope, _("The panel members have been asked by email to confirm the advice."))
+    return see_other(advice_url(tenancy, advice.id))
+
+
+@post("/advice/{advice_id:int}/vote", guards=[MEMBERS])
+async def vote(request: Request, tenancy: NamedDependency[TenantScope], mail: NamedDependency[MailService],
+               advice_id: FromPath[int]) -> Template | Redirect:
+    advice, access = await get_advice_and_access(tenancy, request_context(request), advice_id)
+    form = await read_form(request)
+    try:
+        outcome = await documents.cast_vote(tenancy, advice, request_context(request).user, form.raw("choice").strip())
+    except AdviceError as error:
+        return await _advice_page(request, tenancy, advice, access, status_code=409, problem=str(error))
+    if outcome == "adopted":
+        await notify.email_people(
+            mail, tenancy, "advice_submitted", await notify.officers_for(tenancy, advice), advice_title=advice.title,
+            due=advice.response_due, link=notify.advice_link(mail.base_url, tenancy.tenant, advice.id),
+        )
+    flash(request.scope, {
+        "adopted": _("The panel has adopted the advice. It has been submitted to the municipality."),
+        "rejected": _("The advice was not adopted. It is a draft again, so the panel can change it."),
+    }.get(outcome, _("Thank you, your answer has been saved.")))
+    return see_other(advice_url(tenancy, advice.id))
+
+
+@post("/advice/{advice_id:int}/reopen", guards=[MEMBERS])
+async def reopen(request: Request, tenancy: NamedDependency[TenantScope], advice_id: FromPath[int]) -> Template | Redirect:
+    advice, access = await get_advice_and_access(tenancy, request_context(request), advice_id)
+    try:
+        await documents.reopen(tenancy, advice, access, request_context(request).user)
+    except (AdviceError, TransitionError) as error:
+        return await _advice_page(request, tenancy, advice, access, status_code=409, problem=str(error))
+    flash(request.scope, _("The advice is a draft again. Answers given so far no longer count."))
+    return see_other(advice_url(tenancy, advice.id))
+
+
+route_handlers = [
+    list_advice,
+    new_advice,
+    create_advice,
+    show_advice,
+    edit_advice_form,
+    edit_advice,
+    show_version,
+    start_adoption,
+    vote,
+    reopen,
+]
