@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 
+from portal.advice.tables import AdoptionVote, Advice, AdviceItem, AdviceVersion, HeardAnswer
 from portal.agreements.tables import OwnershipAgreement, PaymentAgreement, RestrictedPayee
 from portal.cli import main
 from portal.core.tenancy import TenantScope
@@ -13,6 +14,7 @@ from portal.cycles.tables import PolicyCycle, Stage
 from portal.deliberation.tables import Post
 from portal.privacy.retention import apply_retention, months_before
 from tests.support import (
+    build_advice,
     build_panel,
     build_panel_member,
     build_post_row,
@@ -38,6 +40,10 @@ async def _ended_round(tenant, title: str, ended_days_ago: int, member):
     round_ = await build_round(tenant, stage, title=title, status="closed", panels=[panel])
     thread = await build_thread_row(tenant, round_, panel)
     post = await build_post_row(tenant, thread, member)
+    advice = await build_advice(tenant, round_, panel, member)
+    await scope.new(AdoptionVote, advice=advice.id, user=member.id, choice="confirm").save()
+    item = await scope.objects(AdviceItem).where(AdviceItem.advice == advice.id).first()
+    await scope.new(HeardAnswer, item=item.id, user=member.id, answer="yes").save()
     terms = {"basis": "volunteer_hourly", "payer": "Gemeente", "unit": "hour", "fiscal_year": 2024, "status": "paid"}
     await scope.new(PaymentAgreement, round=round_.id, user=member.id, **terms).save()
     await scope.new(OwnershipAgreement, round=round_.id, user=member.id, owner="member", licence="approval",
@@ -55,6 +61,10 @@ async def test_retention_anonymises_only_rounds_of_cycles_ended_long_enough_ago(
     assert (await apply_retention()) == {"alpha": 1}
     assert (await scope.get(Post, old_post.id)).author is None
     assert (await scope.get(Post, recent_post.id)).author == member.id
+    # The advice of the old round stays, without who wrote it, voted on it or felt heard.
+    assert await scope.count(AdviceVersion).where(AdviceVersion.author.is_null()) == 1
+    assert await scope.count(Advice).where(Advice.created_by.is_null()) == 1
+    assert await scope.count(AdoptionVote) == 1 and await scope.count(HeardAnswer) == 1
     paid = await scope.objects(PaymentAgreement).where(PaymentAgreement.restricted_payee.is_not_null())
     assert len(paid) == 1 and paid[0].user is None
     assert (await scope.objects(RestrictedPayee).first()).name == member.name

@@ -9,6 +9,7 @@ import zipfile
 from datetime import date
 from decimal import Decimal
 
+from portal.advice.tables import AdoptionVote, Advice, AdviceItem, AdviceVersion, HeardAnswer
 from portal.agreements import privacy as agreement_privacy
 from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement, RestrictedPayee
 from portal.core.i18n import _
@@ -17,6 +18,7 @@ from portal.deliberation import service as deliberation
 from portal.deliberation.tables import Post
 from portal.invitations import service as invitations
 from portal.panels import service as panels
+from portal.panels.tables import Panel
 from portal.piccolo_app import TABLES
 from portal.rounds.tables import ConsultationRound
 from tests.support import build_panel, build_round, build_stage, login, make_tenant, make_user, nl
@@ -63,6 +65,34 @@ async def _member_with_a_history(client):
             "payment": payment, "officer": officer}
 
 
+async def advice_history(client, world):
+    """The member writes advice for the round (two items), asks the panel to adopt it and
+    confirms it (the only member: submitted); the officer publishes a response to the first item
+    and the member answers that they feel heard. Logged in as the member before and after."""
+    scope, round_ = world["scope"], world["round"]
+    panel = await scope.objects(Panel).where(Panel.name == "Ouderpanel").first()
+    started = await submit(client, "/t/alpha/advice", {"round": str(round_.id), "panel": str(panel.id),
+                                                      "title": "Advies van Zee"})
+    assert started.status_code == 303, started.text[-2000:]
+    advice = await scope.objects(Advice).order_by(Advice.id, ascending=False).first()
+    await submit(client, f"/t/alpha/advice/{advice.id}/edit", {
+        "title": "Advies van Zee", "version": "1", "item_count": "2", "item-1-title": "Kortere wachtlijst",
+        "item-1-recommendation": "Hooguit vier weken wachten.", "item-1-rationale": "Wij wachtten maanden."})
+    await submit(client, f"/t/alpha/advice/{advice.id}/adopt")
+    await submit(client, f"/t/alpha/advice/{advice.id}/vote", {"choice": "confirm"})
+    item = await scope.objects(AdviceItem).where(AdviceItem.advice == advice.id).first()
+    await login(client, world["officer"].email)
+    await submit(client, f"/t/alpha/advice-items/{item.id}/response",
+                 {"status": "adopted", "reasoning": "Goed idee.", "based_on": "0"})
+    await submit(client, f"/t/alpha/advice/{advice.id}/items/{item.id}/publish")
+    await login(client, EMAIL)
+    await submit(client, f"/t/alpha/advice-items/{item.id}/heard", {"answer": "yes", "comment": "Ik voel me gehoord."})
+    advice = await scope.get(Advice, advice.id)
+    assert advice.status == "submitted" and await scope.exists(HeardAnswer)
+    assert await scope.exists(AdoptionVote).where(AdoptionVote.user == world["member"].id)
+    return advice, item
+
+
 async def every_text_value():
     """(table, column, value) for every text value in the database, SQLite or PostgreSQL alike."""
     found = []
@@ -76,6 +106,7 @@ async def every_text_value():
 
 async def test_after_erasure_the_email_and_name_are_only_in_the_restricted_financial_record(client):
     world = await _member_with_a_history(client)
+    advice, _item = await advice_history(client, world)
     # An invitation to a panel of another tenant, never accepted, holds the address there too.
     beta = await make_tenant("beta")
     beta_officer = await make_user("beleid@beta.example", tenant=beta, roles=("policy_officer",))
@@ -107,6 +138,14 @@ async def test_after_erasure_the_email_and_name_are_only_in_the_restricted_finan
     assert NAME in csv.text and "11.50" in csv.text
     page = await client.get(f"/t/alpha/threads/{world['thread'].id}")
     assert nl("Former member") in page.text
+    # The advice stays whole, written by a former participant; their vote and answer are gone.
+    scope = world["scope"]
+    assert await scope.count(AdviceVersion).where(AdviceVersion.advice == advice.id) == 2
+    assert not await scope.exists(AdviceVersion).where(AdviceVersion.author.is_not_null())
+    assert not await scope.exists(AdoptionVote) and not await scope.exists(HeardAnswer)
+    assert (await scope.get(Advice, advice.id)).status == "submitted"
+    page = await client.get(f"/t/alpha/advice/{advice.id}")
+    assert page.status_code == 200 and nl("Former participant") in page.text
 
 
 async def test_download_my_data_is_a_zip_with_json_and_a_readable_page(client):

@@ -33,7 +33,10 @@ from portal.core.forms import Form
 from portal.core.i18n import _
 from portal.core.states import check_transition
 from portal.core.tenancy import TenantScope
+from portal.core.hooks import first_reason
 from portal.cycles.tables import PolicyCycle, Stage
+from portal.deliberation.access import Access
+from portal.deliberation.service import POSTING_CHECKS
 from portal.panels.service import active_members_of_panels
 from portal.panels.tables import PanelMembership
 from portal.rounds.service import now, recipients_of, today
@@ -145,6 +148,17 @@ async def open_stages(scope: TenantScope) -> list[dict]:
     ).where(Stage.status == "open").order_by(Stage.cycle).order_by(Stage.position)
 
 
+async def writing_refusal(scope: TenantScope, round_: ConsultationRound | None, author: User) -> str | None:
+    """Why this member may not write advice for the round, or None. Writing advice is a
+    contribution like a post, so the deliberation's ``POSTING_CHECKS`` decide (agreements: both
+    accepted). Voting on adoption is not a contribution: not checked. Unsolicited advice has no
+    round, so no agreements to accept."""
+    if round_ is None:
+        return None
+    as_poster = Access(can_read=True, can_post=True, is_member=True, round=round_, user_id=author.id)
+    return await first_reason(POSTING_CHECKS, scope, as_poster, author)
+
+
 async def create_advice(
     scope: TenantScope, ctx: RequestContext, *, title: str, round_: ConsultationRound | None,
     panel_choice: str, stage_id: int | None,
@@ -154,6 +168,8 @@ async def create_advice(
     allowed = {str(row["id"]) for row in await panel_choices(scope, ctx, round_)}
     if round_ is not None and round_.status != "sent":
         raise AdviceError(_("Advice can only be written while the round is open."))
+    if refusal := await writing_refusal(scope, round_, actor):
+        raise AdviceError(refusal)
     if panel_choice == "joint" and round_ is not None and allowed:
         panel_id = None
     elif panel_choice in allowed:
@@ -193,6 +209,9 @@ async def save_document(
         raise AdviceError(_("Only members of the panel can change its advice."))
     if advice.status != "draft":
         raise AdviceError(_("This advice can no longer be changed: the panel is adopting it or has submitted it."))
+    round_ = await scope.get_or_none(ConsultationRound, advice.round) if advice.round else None
+    if refusal := await writing_refusal(scope, round_, actor):
+        raise AdviceError(refusal)
     number = values.version + 1
     async with engine().transaction():
         changed = await scope.update(Advice, {Advice.version: number, Advice.title: values.title}).where(

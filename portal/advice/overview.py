@@ -19,10 +19,12 @@ from portal.advice.rules import (
     RESPONSE_STATUSES,
     is_overdue,
 )
+from portal.agreements.privacy import FORMER_PARTICIPANT, public_attributions
 from portal.advice.tables import (
     AdoptionVote,
     Advice,
     AdviceItem,
+    AdviceVersion,
     CouncilQuestion,
     Decision,
     DecisionLink,
@@ -37,6 +39,7 @@ from portal.core.tenancy import TenantScope
 from portal.cycles.service import display_names
 from portal.cycles.tables import PolicyCycle, Stage
 from portal.panels.tables import Panel
+from portal.privacy.service import may_publish
 from portal.rounds.service import today
 from portal.rounds.tables import ConsultationRound
 from portal.rounds.visibility import can_manage_rounds
@@ -123,7 +126,7 @@ async def advice_page(scope: TenantScope, ctx: RequestContext, advice: Advice, a
         "advice": advice,
         "access": access,
         "items": items,
-        "versions": [{**row, "author_name": names.get(row["author"], "")} for row in versions],
+        "versions": [{**row, "author_name": names.get(row["author"]) or _(FORMER_PARTICIPANT)} for row in versions],
         "adoption": adoption,
         "round": await scope.get_or_none(ConsultationRound, advice.round) if advice.round else None,
         "panel": await scope.get_or_none(Panel, advice.panel) if advice.panel else None,
@@ -293,24 +296,47 @@ async def cycle_overview(scope: TenantScope, cycle: PolicyCycle) -> dict:
 # --- the public advice ledger --------------------------------------------------------------------------
 
 
-def ledger_attribution(item: dict) -> str:
-    """The name under which a published advice item is shown in the public ledger.
+ANONYMOUS_PANEL = N_("Anonymous panel of experts by experience")
 
-    The contributors' ownership agreement (the agreements feature) will supply the attribution
-    it allows (name, pseudonym, panel name or anonymous); until it does, every item is anonymous.
+
+async def ledger_attribution(scope: TenantScope, advice_rounds: dict[int, int | None]) -> dict[int, str]:
+    """Per advice (id -> round id), the names under which it is shown in the public ledger.
+
+    Advice is co-written: its contributors are the authors of its versions, each named as their
+    ownership agreement for the round allows (name, pseudonym, panel name or anonymous). Those
+    who may not be published (no consent to publication; under 16 without a guardian's consent)
+    are left out. Unsolicited advice has no round, so no agreement: anonymous. Seven queries,
+    however many advice documents.
     """
-    return _("Anonymous panel of experts by experience")
+    solicited = [advice_id for advice_id, round_id in advice_rounds.items() if round_id]
+    writers: dict[int, list[int]] = {}
+    for row in await scope.select(AdviceVersion, AdviceVersion.advice, AdviceVersion.author).where(
+        AdviceVersion.advice.is_in(solicited or [0]) & AdviceVersion.author.is_not_null()
+    ).order_by(AdviceVersion.number):
+        authors = writers.setdefault(row["advice"], [])
+        if row["author"] not in authors:
+            authors.append(row["author"])
+    publishable = await may_publish(scope, {author for authors in writers.values() for author in authors})
+    names = await public_attributions(scope, {(advice_rounds[advice_id], author) for advice_id, authors in writers.items()
+                                              for author in authors if author in publishable})
+    result = {}
+    for advice_id, round_id in advice_rounds.items():
+        shown = [names[(round_id, author)] for author in writers.get(advice_id, []) if author in publishable]
+        result[advice_id] = ", ".join(dict.fromkeys(shown)) or _(ANONYMOUS_PANEL)
+    return result
 
 
 async def ledger(scope: TenantScope) -> list[dict]:
-    """Advice items with a published response, with that response and the decisions that used
-    them. Three queries."""
+    """Advice items with a published response (not withdrawn from the portal), with that response,
+    the decisions that used them and their attribution. Ten queries."""
     items = await scope.select(
         AdviceItem, AdviceItem.id, AdviceItem.title, AdviceItem.recommendation, AdviceItem.rationale,
         AdviceItem.response_status, AdviceItem.responded_at,
         AdviceItem.advice.title.as_alias("advice_title"), AdviceItem.advice.submitted_at.as_alias("submitted_at"),
-        AdviceItem.advice.panel.as_alias("panel_id"),
-    ).where((AdviceItem.advice.status == "submitted") & AdviceItem.responded_at.is_not_null()).order_by(
+        AdviceItem.advice.panel.as_alias("panel_id"), AdviceItem.advice.as_alias("advice_id"),
+        AdviceItem.advice.round.as_alias("round_id"),
+    ).where((AdviceItem.advice.status == "submitted") & AdviceItem.responded_at.is_not_null()
+            & AdviceItem.advice.withdrawn_at.is_null()).order_by(
         AdviceItem.responded_at, ascending=False)
     ids = [row["id"] for row in items]
     responses: dict[int, dict] = {}
@@ -329,7 +355,8 @@ async def ledger(scope: TenantScope) -> list[dict]:
             DecisionLink.decision.decided_on.as_alias("decided_on"), DecisionLink.decision.url.as_alias("url"),
         ).where(DecisionLink.item.is_in(ids)).order_by(DecisionLink.id):
             links.setdefault(row["item"], []).append(row)
-    return [{**row, "attribution": ledger_attribution(row), "response": responses.get(row["id"]),
+    attributions = await ledger_attribution(scope, {row["advice_id"]: row["round_id"] for row in items})
+    return [{**row, "attribution": attributions[row["advice_id"]], "response": responses.get(row["id"]),
              "decisions": links.get(row["id"], [])} for row in items]
 
 

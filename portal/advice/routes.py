@@ -11,11 +11,13 @@ from litestar.response import Redirect, Template
 
 from portal.accounts.roles import PANEL_MEMBER
 from portal.advice import documents, notify
+from portal.advice import privacy as _privacy_parts  # noqa: F401 (registers export, erasure, withdrawal)
 from portal.advice.access import AdviceAccess, get_advice_and_access
 from portal.advice.documents import AdviceConflict, AdviceError
 from portal.advice.overview import advice_list, advice_page
 from portal.advice.rules import ADVICE_STATUS_LABELS, MAX_ITEMS, RESPONSE_STATUS_LABELS, VOTE_LABELS
 from portal.advice.tables import Advice, AdviceVersion
+from portal.agreements.privacy import FORMER_PARTICIPANT
 from portal.core.context import flash
 from portal.core.forms import Form
 from portal.core.guards import requires_member, requires_role
@@ -165,7 +167,8 @@ async def show_version(request: Request, tenancy: NamedDependency[TenantScope], 
     previous, changes = await documents.version_changes(tenancy, version)
     names = await display_names(tenancy, {version.author})
     return page(request, "advice/version.html", advice=advice, version=version, previous=previous,
-                changes=changes, items=documents.version_items(version), author=names.get(version.author, ""))
+                changes=changes, items=documents.version_items(version),
+                author=names.get(version.author) or _(FORMER_PARTICIPANT))
 
 
 # --- adoption ---------------------------------------------------------------------------------

@@ -44,6 +44,9 @@ class Advice(TenantOwned, Table):
     # The officer who answers it and gets the reminders (the round's author or the cycle owner).
     owner = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     last_reminded_at = Timestamptz(null=True, default=None)
+    # A writer withdrew their contribution after submission: taken off the portal (the public
+    # ledger); the municipality keeps it in its own records.
+    withdrawn_at = Timestamptz(null=True, default=None)
 
 
 class AdviceItem(TenantOwned, Table):

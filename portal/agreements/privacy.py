@@ -85,30 +85,39 @@ async def public_attribution(scope: TenantScope, round_id: int, user_ids) -> dic
     """How each contributor may be named publicly for a round, by their ownership agreement:
     their name (only with their consent to attribution), their pseudonym, their panel's name, or
     anonymous. Without an accepted agreement: anonymous. For the advice trail."""
+    pairs = {(round_id, user_id) for user_id in user_ids if user_id}
+    names = await public_attributions(scope, pairs)
+    return {user_id: name for (_round, user_id), name in names.items()}
+
+
+async def public_attributions(scope: TenantScope, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """``public_attribution`` for (round id, user id) pairs of many rounds at once: four queries,
+    however many pairs (the public advice ledger)."""
     from portal.privacy.tables import Consent
 
-    user_ids = [user_id for user_id in user_ids if user_id]
+    round_ids = list({round_id for round_id, _user in pairs}) or [0]
+    user_ids = list({user_id for _round, user_id in pairs}) or [0]
     rows = await scope.select(
-        OwnershipAgreement, OwnershipAgreement.user, OwnershipAgreement.attribution,
+        OwnershipAgreement, OwnershipAgreement.round, OwnershipAgreement.user, OwnershipAgreement.attribution,
         OwnershipAgreement.panel.name.as_alias("panel_name"),
-    ).where((OwnershipAgreement.round == round_id) & (OwnershipAgreement.status == "accepted")
-            & OwnershipAgreement.user.is_in(user_ids or [0]))
-    agreements = {row["user"]: row for row in rows}
+    ).where(OwnershipAgreement.round.is_in(round_ids) & (OwnershipAgreement.status == "accepted")
+            & OwnershipAgreement.user.is_in(user_ids))
+    agreements = {(row["round"], row["user"]): row for row in rows}
     pseudonyms = await display_names(scope, user_ids)
-    names = {row["id"]: row["name"] for row in await User.select(User.id, User.name).where(User.id.is_in(user_ids or [0]))}
+    names = {row["id"]: row["name"] for row in await User.select(User.id, User.name).where(User.id.is_in(user_ids))}
     consented = {row["user"] for row in await scope.select(Consent, Consent.user).where(
-        Consent.user.is_in(user_ids or [0]) & (Consent.kind == "attribution") & Consent.withdrawn_at.is_null())}
+        Consent.user.is_in(user_ids) & (Consent.kind == "attribution") & Consent.withdrawn_at.is_null())}
     result = {}
-    for user_id in user_ids:
-        agreement = agreements.get(user_id)
+    for pair in pairs:
+        user_id, agreement = pair[1], agreements.get(pair)
         if user_id not in names:
-            result[user_id] = _(FORMER_PARTICIPANT)
+            result[pair] = _(FORMER_PARTICIPANT)
         elif agreement is None or agreement["attribution"] == "anonymous":
-            result[user_id] = _(ANONYMOUS)
+            result[pair] = _(ANONYMOUS)
         elif agreement["attribution"] == "panel":
-            result[user_id] = agreement["panel_name"] or _(ANONYMOUS)
+            result[pair] = agreement["panel_name"] or _(ANONYMOUS)
         elif agreement["attribution"] == "name" and user_id in consented:
-            result[user_id] = names[user_id]
+            result[pair] = names[user_id]
         else:
-            result[user_id] = pseudonyms.get(user_id) or _(ANONYMOUS)
+            result[pair] = pseudonyms.get(user_id) or _(ANONYMOUS)
     return result

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.database import engine
-from portal.core.i18n import _
+from portal.core.i18n import N_, _
 from portal.core.mail import OutboxMessage
 from portal.core.tenancy import TenantScope, own_rows_across_tenants
 from portal.deliberation.tables import Post, PostRevision
@@ -116,7 +116,7 @@ async def _withdraw_post(scope: TenantScope, user: User, post_id: int) -> None:
         Post.id == post.id)
 
 
-CONTRIBUTIONS["post"] = Contributions(_own_posts, _withdraw_post, "Post in a conversation")
+CONTRIBUTIONS["post"] = Contributions(_own_posts, _withdraw_post, N_("Post in a conversation"))
 
 
 async def my_contributions(scope: TenantScope, user: User) -> list[dict]:
