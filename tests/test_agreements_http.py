@@ -8,10 +8,12 @@ from decimal import Decimal
 
 import pytest
 
+from portal.accounts.tables import Membership
 from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement, RoundTerms
 from portal.core.audit import AuditEntry
 from portal.core.tenancy import TenantScope
 from portal.deliberation import service as deliberation
+from portal.panels.tables import PanelMembership
 from portal.privacy.tables import PersonalDetails
 from portal.rounds import service as rounds
 from tests.support import (
@@ -278,3 +280,25 @@ async def test_the_officer_pages_issue_the_same_number_of_queries_for_more_membe
         await submit(client, f"/t/alpha/claims/{claim.id}/approve")
     assert await world["scope"].count(PaymentAgreement) == 10
     assert await counts() == few
+
+
+async def test_a_member_removed_from_the_space_leaves_their_panels_and_their_pages_still_open(client, world):
+    await send_with_terms(client, world)
+    payment = await agreement_of(world, world["member"])
+    admin = await make_user("beheer@alpha.example", tenant=world["tenant"], roles=("tenant_admin",))
+    role = await world["scope"].objects(Membership).where(
+        (Membership.user == world["member"].id) & (Membership.role == "panel_member")).first()
+    await login(client, admin.email)
+    assert (await submit(client, f"/t/alpha/members/{role.id}/remove")).status_code == 303
+
+    left = await world["scope"].objects(PanelMembership).where(PanelMembership.user == world["member"].id).first()
+    assert left.status == "ended"
+    assert await AuditEntry.exists().where((AuditEntry.action == "panel_membership.status_changed")
+                                           & (AuditEntry.object_id == left.id))
+    await login(client, world["officer"].email)
+    assert (await client.get(f"/t/alpha/rounds/{world['round'].id}")).status_code == 200
+    page = await client.get(f"/t/alpha/agreements/{payment.id}")
+    assert page.status_code == 200 and "Oud-deelnemer" in page.text
+    assert (await submit(client, f"/t/alpha/agreements/{payment.id}/withdraw")).status_code == 303
+    again = await submit(client, f"/t/alpha/agreements/{payment.id}/withdraw")
+    assert again.status_code == 409 and "Oud-deelnemer" in again.text

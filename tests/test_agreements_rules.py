@@ -15,10 +15,13 @@ from portal.agreements.rules import (
     unit_of,
 )
 from portal.agreements.tables import OwnershipAgreement, PaymentAgreement
+from portal.agreements.terms import default_terms
+from portal.core.i18n import current_locale
 from portal.core.states import TransitionError, check_transition
 from portal.core.tenancy import TenantScope
 from portal.privacy import service as privacy
 from portal.privacy.tables import Consent, PersonalDetails
+from portal.tenants.tables import Tenant
 from tests.support import (
     build_panel,
     build_panel_member,
@@ -117,3 +120,13 @@ async def test_only_members_with_publication_consent_and_if_under_16_a_guardian_
     await scope.new(PersonalDetails, user=member.id, date_of_birth=date.today() - timedelta(days=365 * 14)).save()
     assert await privacy.may_publish(scope, [member.id]) == set()
     assert await scope.count(OwnershipAgreement) == 1
+
+
+def test_the_default_withdrawal_terms_are_in_the_language_of_the_page():
+    tenant = Tenant(name="Gemeente Voorbeeldstad", settings={})
+    assert default_terms(tenant, "parents")["withdrawal_terms"].startswith("Je kunt je bijdrage altijd intrekken")
+    token = current_locale.set("en")
+    try:
+        assert default_terms(tenant, "parents")["withdrawal_terms"].startswith("You can withdraw your contribution")
+    finally:
+        current_locale.reset(token)

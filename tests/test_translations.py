@@ -49,3 +49,19 @@ def test_every_entry_is_translated_with_the_same_placeholders():
             elif set(PLACEHOLDER.findall(string)) - wanted:
                 problems.append(f"unknown placeholder in {string!r}")
     assert problems == []
+
+
+FORMAL_YOU = re.compile(r"\b([Uu]|[Uu]w)\b")
+
+
+def test_the_portal_says_je_to_its_users_and_u_only_to_a_guardian():
+    """Plain Dutch (B1) addresses members, officers and council members as "je"; only the texts
+    for a parent or guardian, who has no account, use the polite "u"."""
+    formal = []
+    for message in _read(CATALOGUE):
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for_guardian = any(word in " ".join(ids) for word in ("child", "guardian", "consent", "link"))
+        if message.id and not for_guardian and any(FORMAL_YOU.search(string or "") for string in strings):
+            formal.append(strings[0])
+    assert formal == []

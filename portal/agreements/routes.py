@@ -144,7 +144,7 @@ async def _agreement_page(request: Request, tenancy: TenantScope, agreement: Pay
                           status_code: int = 200, problem: str | None = None, claim_form: Form | None = None,
                           change_form: Form | None = None) -> Template:
     round_ = await tenancy.get(ConsultationRound, agreement.round)
-    _, ownership = await service.agreements_of(tenancy, agreement.round, agreement.user or 0)
+    ownership = (await service.agreements_of(tenancy, agreement.round, agreement.user or 0))[1]
     entries = await claim_rules.claims_of(tenancy, [agreement.id])
     names = await service.display_names(tenancy, [agreement.user] if agreement.user else [])
     is_own = agreement.user == request_context(request).user.id

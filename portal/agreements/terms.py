@@ -18,7 +18,7 @@ from portal.agreements.rules import (
     PERSONAL_STORY_NEED,
 )
 from portal.core.forms import Form
-from portal.core.i18n import _
+from portal.core.i18n import N_, _
 from portal.panels.tables import PANEL_KINDS
 from portal.tenants.settings import SETTING_CHECKS, tenant_setting
 
@@ -38,7 +38,7 @@ BUILT_IN_TERMS = {
 }
 # Young people's panels: the under-21 hourly rate of 2026 unless the tenant sets another.
 BUILT_IN_TERMS_BY_KIND = {"youth": {"rate": "3.40"}}
-DEFAULT_WITHDRAWAL_TERMS = (
+DEFAULT_WITHDRAWAL_TERMS = N_(
     "You can withdraw your contribution at any time. Before publication it is removed; after "
     "publication your name is removed and it is taken off the portal."
 )

@@ -413,6 +413,26 @@ async def change_membership_status(
     return membership
 
 
+async def end_memberships_of(scope: TenantScope, user_id: int, actor: User) -> None:
+    """End every panel membership that can still end of a person who is no longer a panel member
+    in this tenant, so no panel, round or warning keeps counting someone without a name here.
+    Runs inside the caller's transaction."""
+    ending = [status for status, targets in MEMBERSHIP_TRANSITIONS.items() if "ended" in targets]
+    rows = await scope.select(PanelMembership, PanelMembership.id, PanelMembership.status).where(
+        (PanelMembership.user == user_id) & PanelMembership.status.is_in(ending)
+    )
+    if not rows:
+        return
+    await scope.update(PanelMembership, {PanelMembership.status: "ended"}).where(
+        PanelMembership.id.is_in([row["id"] for row in rows])
+    )
+    for row in rows:
+        await audit.record_in(
+            scope, "panel_membership.status_changed", "panel_membership", row["id"], actor,
+            before={"status": row["status"]}, after={"status": "ended"},
+        )
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 

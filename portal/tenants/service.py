@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from portal.accounts.roles import TENANT_ADMIN
+from portal.accounts.roles import PANEL_MEMBER, TENANT_ADMIN
 from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.database import engine
 from portal.core.i18n import _
 from portal.core.tenancy import TenantScope
 from portal.cycles.tables import StageTemplateStep
+from portal.panels import service as panels
 from portal.panels.tables import Panel
 
 
@@ -36,6 +37,8 @@ async def remove_membership(scope: TenantScope, membership: Membership, actor: U
             )
     async with engine().transaction():
         await scope.delete(Membership).where(Membership.id == membership.id)
+        if membership.role == PANEL_MEMBER:
+            await panels.end_memberships_of(scope, membership.user, actor)
         await audit.record_in(
             scope, "membership.removed", "membership", membership.id, actor,
             before={"user_id": membership.user, "role": membership.role},
