@@ -274,6 +274,7 @@ async def edit_membership(
     form = await read_form(request)
     values = await _read_membership_form(form, tenancy)
     conflict = None
+    status = membership.status
     if form.is_valid:
         try:
             await service.update_membership(
@@ -287,7 +288,10 @@ async def edit_membership(
         return await _membership_page(
             request, tenancy, membership.id, form=form, status_code=409 if conflict else 422, message=conflict
         )
-    flash(request.scope, _("The membership has been saved."))
+    saved = _("The membership has been saved.")
+    # Another age band may lift or bring a guardian hold.
+    settled = membership.status if membership.status != status else None
+    flash(request.scope, f"{saved} {_(SETTLED_MESSAGES[settled])}" if settled else saved)
     return see_other(f"{_base(tenancy)}/panels/{membership.panel}")
 
 

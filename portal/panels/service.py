@@ -359,11 +359,15 @@ async def update_membership(
     support_contact_id: int | None,
     monthly_hours_budget: Decimal,
 ) -> PanelMembership:
+    """Change the age band, support contact and time budget. Without a date of birth the age
+    band decides whether a guardian must consent, so activation is decided again: see
+    ``membership.status`` afterwards."""
     if membership.status == "ended":
         raise TransitionError(_("This membership has ended and can no longer be changed."))
     _check_membership_values(age_band, monthly_hours_budget)
     await _check_support_contact(scope, support_contact_id)
     before = _membership_values(membership)
+    person = await User.objects().where(User.id == membership.user).first() if membership.user else None
     async with engine().transaction():
         await scope.update(
             PanelMembership,
@@ -381,6 +385,9 @@ async def update_membership(
             before=before,
             after=_membership_values(membership),
         )
+        if person is not None and age_band != before["age_band"]:
+            changes = await reevaluate_activation(scope, person, actor, by="age_band")
+            membership.status = changes.get(membership.id, membership.status)
     return membership
 
 
