@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+import pytest
+
 from portal.accounts.tables import User
 from portal.agreements.tables import OwnershipAgreement, PaymentAgreement
 from portal.core.audit import AuditEntry
 from portal.core.database import query_counter
+from portal.core.i18n import translations_for
 from portal.deliberation import service as deliberation
 from portal.panels.tables import PanelMembership
 from portal.privacy.tables import PersonalDetails
@@ -31,13 +34,23 @@ from tests.support import (
     outbox,
     post_form,
 )
-from tests.test_agreements_http import (  # noqa: F401 (world is a fixture)
-    TERMS,
-    accept_both,
-    send_with_terms,
-    submit,
-    world,
-)
+from tests.test_agreements_http import accept_both, send_with_terms, submit
+from tests.test_agreements_http import world as agreements_world  # noqa: F401 (a fixture)
+
+WITHOUT = ("%(num)s member has no agreements yet", "%(num)s members have no agreements yet")
+PROPOSED = ("The terms have been proposed to %(num)s member.", "The terms have been proposed to %(num)s members.")
+
+
+@pytest.fixture
+def world(agreements_world):  # noqa: F811 (the fixture imported above)
+    """A draft round to a parent panel with two members; the client is logged in as the officer."""
+    return agreements_world
+
+
+def nl_count(singular: str, plural: str, num: int) -> str:
+    """A message with a count as the default (Dutch) page shows it."""
+    return translations_for("nl").ngettext(singular, plural, num) % {"num": num}
+
 
 def years_ago(years: int) -> date:
     """A date of birth that makes someone ``years`` old today (give or take a leap day)."""
@@ -191,18 +204,18 @@ async def test_the_officer_table_lists_members_without_agreements_with_a_warning
     late = await build_panel_member(world["tenant"], world["parents"], "laat@alpha.example", display_name="Laatkomer")
     url = f"/t/alpha/rounds/{world['round'].id}/agreements"
     page = await client.get(url)
-    assert nl("%(num)s member has no agreements yet", num=1) in page.text
+    assert nl_count(*WITHOUT, 1) in page.text
     assert "Laatkomer" in page.text and nl("no agreement yet") in page.text
     assert f'action="{url}/propose"' in page.text
 
     proposed = await submit(client, f"{url}/propose", follow_redirects=True)
-    assert nl("The terms have been proposed to %(num)s member.", num=1) in proposed.text
+    assert nl_count(*PROPOSED, 1) in proposed.text
     assert "utrecht-alert--warning" not in proposed.text
     payments, _ownerships = await agreements_of(world, late)
     assert [(row.status, row.payer) for row in payments] == [("proposed", "Gemeente Alpha")]
     # Nothing more to propose: a second click proposes to nobody.
     again = await submit(client, f"{url}/propose", follow_redirects=True)
-    assert nl("The terms have been proposed to %(num)s members.", num=0) in again.text
+    assert nl_count(*PROPOSED, 0) in again.text
     assert await world["scope"].count(PaymentAgreement) == 3
 
 
@@ -223,7 +236,7 @@ async def test_the_officer_table_makes_the_same_number_of_queries_for_more_membe
         panel = world["parents"] if number % 2 else youth
         await build_panel_member(world["tenant"], panel, f"lid{number}@alpha.example")
     page = await client.get(url)
-    assert nl("%(num)s members have no agreements yet", num=9) in page.text
+    assert nl_count(*WITHOUT, 9) in page.text
     assert await count() == few
 
 
