@@ -222,7 +222,8 @@ async def invite_member(
 # --- memberships -------------------------------------------------------------------------------
 
 
-# What became of a membership whose activation was decided again (resumed, date of birth corrected).
+# What became of a membership whose activation was decided again (pause ended, age band or date
+# of birth corrected).
 SETTLED_MESSAGES = {
     "active": N_("The membership is active now."),
     "invited": N_("The membership waits until the member may take part: under 16, a parent or guardian must give consent first."),
