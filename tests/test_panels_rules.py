@@ -82,10 +82,13 @@ async def test_manager_changes_status_along_the_rules_and_it_is_audited(alpha, c
     membership = await member_in(scope, panel, current)
     await service.change_membership_status(scope, membership, actor=officer, status=target)
     assert (await reload(membership)).status == target
-    entry = await AuditEntry.objects().where(AuditEntry.action == "panel_membership.status_changed").first()
+    # Ending a pause is an activation, decided where every activation is (settle_activation).
+    resumed = target == "active"
+    action = "panel_membership.activated" if resumed else "panel_membership.status_changed"
+    entry = await AuditEntry.objects().where(AuditEntry.action == action).first()
     assert (entry.object_id, entry.actor, entry.tenant) == (membership.id, officer.id, scope.tenant_id)
     assert json.loads(entry.before) == {"status": current}
-    assert json.loads(entry.after) == {"status": target}
+    assert json.loads(entry.after) == ({"status": target, "by": "pause_ended"} if resumed else {"status": target})
 
 
 @pytest.mark.parametrize(("current", "target"), REFUSED + [("invited", "active")])

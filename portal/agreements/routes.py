@@ -19,7 +19,7 @@ from portal.agreements.terms import cap_table_of, format_money, read_terms, term
 from portal.core.context import flash
 from portal.core.forms import Form
 from portal.core.guards import requires_member, requires_role
-from portal.core.i18n import _
+from portal.core.i18n import _, ngettext
 from portal.core.settings import Settings
 from portal.core.states import TransitionError
 from portal.core.templating import page
@@ -121,12 +121,29 @@ async def propose_member_terms(request: Request, tenancy: NamedDependency[Tenant
     return see_other(agreement_url(tenancy, agreement.id))
 
 
+async def _round_agreements_page(request: Request, tenancy: TenantScope, round_: ConsultationRound, *,
+                                 status_code: int = 200, problem: str | None = None) -> Template:
+    return page(request, "agreements/round.html", status_code=status_code, problem=problem, round=round_,
+                agreements=await service.round_agreements(tenancy, round_),
+                has_terms=await service.round_terms(tenancy, round_.id) is not None, **LABELS)
+
+
 @get("/rounds/{round_id:int}/agreements", guards=[MANAGERS])
 async def round_agreements(request: Request, tenancy: NamedDependency[TenantScope], round_id: FromPath[int]) -> Template:
+    return await _round_agreements_page(request, tenancy, await tenancy.get(ConsultationRound, round_id))
+
+
+@post("/rounds/{round_id:int}/agreements/propose", guards=[MANAGERS])
+async def propose_to_members_without(request: Request, tenancy: NamedDependency[TenantScope],
+                                     round_id: FromPath[int]) -> Template | Redirect:
     round_ = await tenancy.get(ConsultationRound, round_id)
-    return page(request, "agreements/round.html", round=round_,
-                agreements=await service.round_agreements(tenancy, round_.id),
-                has_terms=await service.round_terms(tenancy, round_.id) is not None, **LABELS)
+    try:
+        count = await service.propose_to_members_without(tenancy, round_, request_context(request).user)
+    except service.AgreementError as error:
+        return await _round_agreements_page(request, tenancy, round_, status_code=409, problem=str(error))
+    flash(request.scope, ngettext("The terms have been proposed to %(num)s member.",
+                                  "The terms have been proposed to %(num)s members.", count))
+    return see_other(f"/t/{tenancy.tenant.slug}/rounds/{round_.id}/agreements")
 
 
 # --- one member's agreements -------------------------------------------------------------------
@@ -471,6 +488,7 @@ route_handlers = [
     terms,
     save_terms,
     round_agreements,
+    propose_to_members_without,
     member_terms,
     propose_member_terms,
     my_agreements,

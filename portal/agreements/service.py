@@ -2,7 +2,8 @@
 
 When a round is sent (or a panel is invited to a sent round), every active member of its panels
 gets a proposed payment agreement and a proposed ownership agreement, from the round's terms or
-the tenant's defaults for the panel kind. The member accepts each, or asks for a change; the
+the tenant's defaults for the panel kind; so does someone who becomes active in such a panel
+later, in each of its sent rounds (``propose_on_activation``). The member accepts each, or asks for a change; the
 officer then proposes the terms again. A member posts in the round only after accepting both
 (``may_post``, registered in the deliberation's ``POSTING_CHECKS``). Every change is written to
 the audit log in the same transaction; the audit snapshots hold ids and terms, never names.
@@ -10,6 +11,7 @@ the audit log in the same transaction; the audit snapshots hold ids and terms, n
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 
 from portal.accounts.tables import Membership, User
@@ -29,11 +31,17 @@ from portal.core.i18n import _
 from portal.core.states import TransitionError, check_transition
 from portal.core.tenancy import TenantScope
 from portal.deliberation.service import POSTING_CHECKS
-from portal.panels.service import active_members_of_panels
-from portal.panels.tables import Panel
+from portal.panels.service import MEMBERSHIP_ACTIVATED_HOOKS, active_members_of_panels
+from portal.panels.tables import Panel, PanelMembership
 from portal.privacy.tables import PersonalDetails
-from portal.rounds.service import ROUND_SENT_HOOKS, deadline_date, invited_panel_ids, today
-from portal.rounds.tables import ConsultationRound
+from portal.rounds.service import (
+    ROUND_SENT_HOOKS,
+    deadline_date,
+    invited_panel_ids,
+    invited_panels,
+    today,
+)
+from portal.rounds.tables import ConsultationRound, RoundPanel
 
 PAYMENT_TERM_FIELDS = ("basis", "payer", "rate", "planned_hours", "vat_invoice")
 OWNERSHIP_TERM_FIELDS = ("owner", "licence", "attribution", "review_edits", "withdrawal_terms")
@@ -147,11 +155,13 @@ async def _member_terms(scope: TenantScope, round_: ConsultationRound, members: 
 
 
 async def propose_agreements(scope: TenantScope, round_: ConsultationRound, actor: User | None,
-                             panel_ids: list[int] | None = None) -> int:
+                             panel_ids: list[int] | None = None, *, newcomers: Collection[int] | None = None) -> int:
     """Propose terms to the active members of the round's panels (call inside a transaction).
 
     A member without agreements gets both; agreements still ``proposed`` get the new terms (and
     the member's change request is answered by that). Accepted agreements are left alone.
+    With ``newcomers`` (user ids) only those of them without any agreement in the round get
+    both, and nothing that exists changes: nobody gets a second agreement.
     """
     panel_ids = panel_ids if panel_ids is not None else await invited_panel_ids(scope, round_.id)
     members: dict[int, dict] = {}
@@ -161,6 +171,9 @@ async def propose_agreements(scope: TenantScope, round_: ConsultationRound, acto
         PaymentAgreement.round == round_.id)}
     existing_ownership = {row.user: row for row in await scope.objects(OwnershipAgreement).where(
         OwnershipAgreement.round == round_.id)}
+    if newcomers is not None:
+        members = {user_id: member for user_id, member in members.items() if user_id in newcomers
+                   and user_id not in existing_payment and user_id not in existing_ownership}
     fiscal_year = activity_day(round_).year
     proposed = 0
     for member, terms in await _member_terms(scope, round_, list(members.values())):
@@ -225,6 +238,39 @@ async def propose_on_send(scope: TenantScope, round_: ConsultationRound, actor: 
                           panel_ids: list[int]) -> None:
     """The rounds feature's ``ROUND_SENT_HOOKS``: propose terms when a round reaches members."""
     await propose_agreements(scope, round_, actor, panel_ids)
+
+
+async def propose_on_activation(scope: TenantScope, membership: PanelMembership, actor: User | None) -> None:
+    """The panels feature's ``MEMBERSHIP_ACTIVATED_HOOKS``: someone who becomes active in a panel
+    (joined, a guardian consented, a pause ended) after a round was sent to it gets its terms,
+    in every sent round (not closed) the panel is invited to, unless they have agreements there."""
+    rounds = await scope.objects(ConsultationRound).where(
+        (ConsultationRound.status == "sent") & ConsultationRound.id.is_in(
+            scope.select(RoundPanel, RoundPanel.round).where(RoundPanel.panel == membership.panel))
+    ).order_by(ConsultationRound.id)
+    for round_ in rounds:
+        if not await _sent_before_agreements(scope, round_, membership.user):
+            await propose_agreements(scope, round_, actor, newcomers={membership.user})
+
+
+async def _sent_before_agreements(scope: TenantScope, round_: ConsultationRound, newcomer: int) -> bool:
+    """A round whose members have no agreements at all: sent before agreements existed, and left
+    as it was (one newcomer's agreements would stop the others from posting)."""
+    if await scope.exists(PaymentAgreement).where(PaymentAgreement.round == round_.id):
+        return False
+    members = await active_members_of_panels(scope, await invited_panel_ids(scope, round_.id))
+    return any(member["user_id"] != newcomer for member in members)
+
+
+async def propose_to_members_without(scope: TenantScope, round_: ConsultationRound, actor: User) -> int:
+    """The officer proposes the round's terms now to each active member of its panels who has no
+    agreements in it yet; nobody gets a second one. Returns how many members got them."""
+    if round_.status != "sent":
+        raise AgreementError(_("Terms are proposed to the members of a sent round only. A draft round "
+                               "proposes them when it is sent; a closed round no longer."))
+    async with engine().transaction():
+        members = await active_members_of_panels(scope, await invited_panel_ids(scope, round_.id))
+        return await propose_agreements(scope, round_, actor, newcomers={member["user_id"] for member in members})
 
 
 # --- the member's answer ----------------------------------------------------------------------
@@ -316,18 +362,37 @@ async def posting_check(scope: TenantScope, access, author: User) -> str | None:
     return await may_post(scope, access.round.id, author.id)
 
 
-async def round_agreements(scope: TenantScope, round_id: int) -> list[dict]:
-    """Every member's two agreements in a round, for the officer (two queries)."""
+async def round_agreements(scope: TenantScope, round_: ConsultationRound) -> list[dict]:
+    """Every member's two agreements in a round, for the officer; in a sent round also each
+    active member of its panels who has none yet (``id`` None: they cannot post). Five queries,
+    however many members."""
     payments = await scope.select(
         PaymentAgreement, *PaymentAgreement.all_columns(), PaymentAgreement.panel.name.as_alias("panel_name"),
-    ).where(PaymentAgreement.round == round_id).order_by(PaymentAgreement.id)
+    ).where(PaymentAgreement.round == round_.id).order_by(PaymentAgreement.id)
     ownerships = {row["user"]: row for row in await scope.select(OwnershipAgreement).where(
-        OwnershipAgreement.round == round_id)}
+        OwnershipAgreement.round == round_.id)}
     names = await display_names(scope, [row["user"] for row in payments if row["user"]])
     for row in payments:
         row["ownership"] = ownerships.get(row["user"])
         row["display_name"] = names.get(row["user"]) or _("Former participant")
+    if round_.status == "sent":
+        having = {row["user"] for row in payments} | set(ownerships)
+        payments.extend(await _members_without_agreements(scope, round_.id, having))
     return payments
+
+
+async def _members_without_agreements(scope: TenantScope, round_id: int, having: set[int]) -> list[dict]:
+    """The active members of the round's panels not in ``having``, as rows of the officer's
+    table without agreements, by name (two queries)."""
+    panel_names = {row["id"]: row["name"] for row in await invited_panels(scope, round_id)}
+    members: dict[int, dict] = {}
+    for member in await active_members_of_panels(scope, list(panel_names)):
+        if member["user_id"] not in having:
+            members.setdefault(member["user_id"], {
+                "id": None, "user": member["user_id"], "display_name": member["display_name"],
+                "panel_name": panel_names[member["panel_id"]], "status": None, "ownership": None,
+                "change_request": ""})
+    return sorted(members.values(), key=lambda row: (row["display_name"] or "").casefold())
 
 
 async def display_names(scope: TenantScope, user_ids: list[int]) -> dict[int, str]:
@@ -374,4 +439,5 @@ def personal_story(round_: ConsultationRound) -> bool:
 
 
 ROUND_SENT_HOOKS.append(propose_on_send)
+MEMBERSHIP_ACTIVATED_HOOKS.append(propose_on_activation)
 POSTING_CHECKS.append(posting_check)

@@ -216,7 +216,8 @@ async def accept_invitation(
 
 
 async def _activate_panel_membership(scope: TenantScope, invitation: Invitation, user: User) -> None:
-    """The invited panel membership becomes active, for this person (inside the acceptance)."""
+    """The invited panel membership is linked to this person and becomes active, or held while
+    an activation hold applies (inside the acceptance)."""
     membership = await scope.objects(PanelMembership).where(
         (PanelMembership.panel == invitation.panel)
         & (PanelMembership.invited_email == invitation.email)
@@ -233,19 +234,12 @@ async def _activate_panel_membership(scope: TenantScope, invitation: Invitation,
     )
     if other_row:
         raise InvitationError(_("You are already a member of this panel."))
-    # A hold (a guardian's consent still needed) links the person but keeps the membership invited.
-    from portal.panels.service import activation_hold
+    from portal.panels.service import settle_activation  # the panels feature imports this module
 
-    status = "invited" if await activation_hold(scope, membership, user) else "active"
-    await scope.update(
-        PanelMembership,
-        {PanelMembership.status: status, PanelMembership.user: user.id, PanelMembership.invited_email: ""},
-    ).where(PanelMembership.id == membership.id)
-    await audit.record_in(
-        scope, f"panel_membership.{'activated' if status == 'active' else 'held'}", "panel_membership",
-        membership.id, user, before={"status": "invited"},
-        after={"status": status, "user_id": user.id, "panel_id": invitation.panel},
-    )
+    if await settle_activation(scope, membership, user, user, by="invitation_accepted", link=True) is None:
+        raise InvitationError(
+            _("This invitation to the panel has been withdrawn. Ask the person who invited you for a new one.")
+        )
 
 
 async def panel_of(scope: TenantScope, invitation: Invitation) -> Panel | None:

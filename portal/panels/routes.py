@@ -31,6 +31,7 @@ from portal.panels.rules import (
     PANEL_KIND_LABELS,
 )
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
+from portal.privacy import service as privacy
 
 MANAGERS = requires_role(TENANT_ADMIN, POLICY_OFFICER)
 READERS = requires_role(TENANT_ADMIN, POLICY_OFFICER, SUPPORT_CONTACT)
@@ -221,19 +222,40 @@ async def invite_member(
 # --- memberships -------------------------------------------------------------------------------
 
 
-def _membership_page(
-    request: Request, member: dict, panel: Panel, form: Form, contacts, *, status_code: int = 200,
-    message: str | None = None,
+# What became of a membership whose activation was decided again (pause ended, age band or date
+# of birth corrected).
+SETTLED_MESSAGES = {
+    "active": N_("The membership is active now."),
+    "invited": N_("The membership waits until the member may take part: under 16, a parent or guardian must give consent first."),
+}
+
+
+async def _membership_page(
+    request: Request, tenancy: TenantScope, panel_membership_id: int, *, form: Form | None = None,
+    birth_form: Form | None = None, status_code: int = 200, message: str | None = None,
 ) -> Template:
+    """The membership's edit page: its form (``form``, else the stored values) and the form to
+    correct the member's date of birth (``birth_form``)."""
+    member = await service.membership_detail(tenancy, panel_membership_id)
+    if form is None:
+        form = Form()
+        form.values.update(
+            age_band=member["age_band"],
+            support_contact=str(member["support_contact_id"] or NO_SUPPORT_CONTACT),
+            monthly_hours_budget=_hours(member["monthly_hours_budget"]),
+        )
+    details = await privacy.details_of(tenancy, member["user_id"]) if member["user_id"] else None
     return page(
         request,
         "panels/member_edit.html",
         status_code=status_code,
         message=message,
         member=member,
-        panel=panel,
+        panel=await tenancy.get(Panel, member["panel_id"]),
         form=form,
-        support_contacts=contacts,
+        birth_form=birth_form or Form(),
+        date_of_birth_given=bool(details and details.date_of_birth),
+        support_contacts=await service.support_contacts(tenancy),
         **_labels(),
     )
 
@@ -242,15 +264,7 @@ def _membership_page(
 async def edit_membership_form(
     request: Request, tenancy: NamedDependency[TenantScope], panel_membership_id: FromPath[int]
 ) -> Template:
-    member = await service.membership_detail(tenancy, panel_membership_id)
-    panel = await tenancy.get(Panel, member["panel_id"])
-    form = Form()
-    form.values.update(
-        age_band=member["age_band"],
-        support_contact=str(member["support_contact_id"] or NO_SUPPORT_CONTACT),
-        monthly_hours_budget=_hours(member["monthly_hours_budget"]),
-    )
-    return _membership_page(request, member, panel, form, await service.support_contacts(tenancy))
+    return await _membership_page(request, tenancy, panel_membership_id)
 
 
 @post("/panel-members/{panel_membership_id:int}/edit", guards=[MANAGERS])
@@ -261,6 +275,7 @@ async def edit_membership(
     form = await read_form(request)
     values = await _read_membership_form(form, tenancy)
     conflict = None
+    status = membership.status
     if form.is_valid:
         try:
             await service.update_membership(
@@ -271,13 +286,33 @@ async def edit_membership(
         except TransitionError as error:
             conflict = str(error)
     if conflict or not form.is_valid:
-        member = await service.membership_detail(tenancy, membership.id)
-        panel = await tenancy.get(Panel, membership.panel)
-        contacts = await service.support_contacts(tenancy)
-        return _membership_page(
-            request, member, panel, form, contacts, status_code=409 if conflict else 422, message=conflict
+        return await _membership_page(
+            request, tenancy, membership.id, form=form, status_code=409 if conflict else 422, message=conflict
         )
-    flash(request.scope, _("The membership has been saved."))
+    saved = _("The membership has been saved.")
+    # Another age band may lift or bring a guardian hold.
+    settled = membership.status if membership.status != status else None
+    flash(request.scope, f"{saved} {_(SETTLED_MESSAGES[settled])}" if settled else saved)
+    return see_other(f"{_base(tenancy)}/panels/{membership.panel}")
+
+
+@post("/panel-members/{panel_membership_id:int}/date-of-birth", guards=[MANAGERS])
+async def correct_date_of_birth(
+    request: Request, tenancy: NamedDependency[TenantScope], panel_membership_id: FromPath[int]
+) -> Template | Redirect:
+    """Correct a member's wrong date of birth; whether they may take part is decided again."""
+    membership = await tenancy.get(PanelMembership, panel_membership_id)
+    form = await read_form(request)
+    birth = form.date("date_of_birth", _("Date of birth"), required=True)
+    changes: dict[int, str] = {}
+    if form.is_valid:
+        with form.catch_as_error(privacy.PrivacyError, "date_of_birth"):
+            changes = await privacy.correct_date_of_birth(tenancy, membership, birth, request_context(request).user)
+    if not form.is_valid:
+        return await _membership_page(request, tenancy, membership.id, birth_form=form, status_code=422)
+    done = _("The date of birth has been corrected.")
+    settled = changes.get(membership.id)
+    flash(request.scope, f"{done} {_(SETTLED_MESSAGES[settled])}" if settled else done)
     return see_other(f"{_base(tenancy)}/panels/{membership.panel}")
 
 
@@ -309,7 +344,8 @@ async def change_status(
         return _panel_page(
             request, detail, _fresh_invite_form(), status_code=status_code, message=form.errors["status"]
         )
-    flash(request.scope, _(STATUS_MESSAGES[status]))
+    # Ending a pause may find the member held (a guardian's consent needed first).
+    flash(request.scope, _(STATUS_MESSAGES[status] if membership.status == status else SETTLED_MESSAGES[membership.status]))
     return see_other(f"{_base(tenancy)}/panels/{membership.panel}")
 
 
@@ -322,5 +358,6 @@ route_handlers = [
     invite_member,
     edit_membership_form,
     edit_membership,
+    correct_date_of_birth,
     change_status,
 ]

@@ -2,8 +2,10 @@
 
 A person joins a panel by invitation: ``invite_member`` creates the invitation (through the
 invitations feature, with the panel set) and an ``invited`` membership in one transaction;
-``invitations.service.accept_invitation`` makes the membership ``active``. Every change is
-written to the audit log in the same transaction.
+``invitations.service.accept_invitation`` links the person to it. Whether a membership is then
+active is decided in one place, ``settle_activation``: active unless an activation hold applies
+(then it is *held*: still ``invited``, with the person linked). Every change is written to the
+audit log in the same transaction.
 """
 
 from __future__ import annotations
@@ -34,14 +36,24 @@ MANAGER_ROLES = (TENANT_ADMIN, POLICY_OFFICER)
 STATUS_ORDER = {"active": 0, "paused": 1, "invited": 2, "withdrawn": 3, "ended": 4}
 
 
-# Reasons to keep an accepted panel invitation from activating the membership (privacy: a member
-# under 16 without a guardian's consent). Each is awaited with (scope, membership, user) and
-# returns a reason or None; the invitations feature consults them on acceptance.
+# Reasons to keep a panel membership from being active (privacy: a member under 16 without a
+# guardian's consent). Each is awaited with (scope, membership, user) and returns a reason or
+# None; ``settle_activation`` consults them.
 ACTIVATION_HOLDS: list = []
+
+# Features that act when a panel membership becomes active (agreements proposes the terms of the
+# panel's open rounds): each is awaited inside the activating transaction with
+# (scope, membership, actor).
+MEMBERSHIP_ACTIVATED_HOOKS: list = []
 
 
 async def activation_hold(scope: TenantScope, membership: PanelMembership, user: User) -> str | None:
     return await first_reason(ACTIVATION_HOLDS, scope, membership, user)
+
+
+async def _membership_activated(scope: TenantScope, membership: PanelMembership, actor: User | None) -> None:
+    for hook in list(MEMBERSHIP_ACTIVATED_HOOKS):
+        await hook(scope, membership, actor)
 
 
 class PanelError(Exception):
@@ -347,11 +359,15 @@ async def update_membership(
     support_contact_id: int | None,
     monthly_hours_budget: Decimal,
 ) -> PanelMembership:
+    """Change the age band, support contact and time budget. Without a date of birth the age
+    band decides whether a guardian must consent, so activation is decided again: see
+    ``membership.status`` afterwards."""
     if membership.status == "ended":
         raise TransitionError(_("This membership has ended and can no longer be changed."))
     _check_membership_values(age_band, monthly_hours_budget)
     await _check_support_contact(scope, support_contact_id)
     before = _membership_values(membership)
+    person = await User.objects().where(User.id == membership.user).first() if membership.user else None
     async with engine().transaction():
         await scope.update(
             PanelMembership,
@@ -369,6 +385,9 @@ async def update_membership(
             before=before,
             after=_membership_values(membership),
         )
+        if person is not None and age_band != before["age_band"]:
+            changes = await reevaluate_activation(scope, person, actor, by="age_band")
+            membership.status = changes.get(membership.id, membership.status)
     return membership
 
 
@@ -380,25 +399,38 @@ def status_targets(status: str) -> tuple[str, ...]:
     )
 
 
+def _changed_meanwhile() -> TransitionError:
+    return TransitionError(
+        _("Someone else changed this membership just now. Look at it again and try once more.")
+    )
+
+
 async def change_membership_status(
     scope: TenantScope, membership: PanelMembership, *, actor: User, status: str
 ) -> PanelMembership:
-    """Move a membership along MEMBERSHIP_TRANSITIONS. Withdrawing an invitation revokes it."""
+    """Move a membership along MEMBERSHIP_TRANSITIONS. Withdrawing an invitation revokes it.
+
+    Ending a pause goes through ``settle_activation``: the membership is active again, or held
+    when an activation hold applies now (``membership.status`` tells which)."""
     current = membership.status
     check_transition(MEMBERSHIP_TRANSITIONS, current, status)
     if current == "invited" and status == "active":
         raise TransitionError(
             _("A membership becomes active when the person accepts the invitation.")
         )
+    if status == "active":
+        person = await User.objects().where(User.id == membership.user).first() if membership.user else None
+        async with engine().transaction():
+            if await settle_activation(scope, membership, person, actor, by="pause_ended") is None:
+                raise _changed_meanwhile()
+        return membership
     async with engine().transaction():
         # Conditional update: a change made meanwhile by someone else is not overwritten.
         changed = await scope.update(PanelMembership, {PanelMembership.status: status}).where(
             (PanelMembership.id == membership.id) & (PanelMembership.status == current)
         ).returning(PanelMembership.id)
         if not changed:
-            raise TransitionError(
-                _("Someone else changed this membership just now. Look at it again and try once more.")
-            )
+            raise _changed_meanwhile()
         if current == "invited" and membership.invited_email:
             for invitation in await _open_panel_invitations(
                 scope, membership.panel, membership.invited_email
@@ -411,6 +443,75 @@ async def change_membership_status(
         )
     membership.status = status
     return membership
+
+
+async def settle_activation(
+    scope: TenantScope,
+    membership: PanelMembership,
+    user: User | None,
+    actor: User | None,
+    *,
+    by: str,
+    link: bool = False,
+) -> str | None:
+    """The one place that decides whether a panel membership is active (call inside a transaction).
+
+    ``membership`` is held, active, or paused while its pause ends; with ``link`` it is the
+    invited membership whose invitation ``user`` accepts, and they are linked to it. It becomes
+    active when no activation hold applies, else held (status ``invited``, the person linked).
+    An active membership a hold now applies to (a corrected date of birth shows a member under 16
+    without a guardian's consent) is held again rather than paused: it must not keep taking
+    part, a pause is the officer's to end, and a held membership becomes active by itself once
+    the hold is gone (``reevaluate_activation``). The change is audited (``by`` says what caused
+    it) and a membership that became active runs MEMBERSHIP_ACTIVATED_HOOKS. Returns the new
+    status, or None when someone else changed the membership meanwhile.
+    """
+    current = membership.status
+    target = "invited" if user is not None and await activation_hold(scope, membership, user) else "active"
+    values = {PanelMembership.status: target}
+    after: dict[str, Any] = {"status": target, "by": by}
+    if link:
+        values.update({PanelMembership.user: user.id, PanelMembership.invited_email: ""})
+        after.update(user_id=user.id, panel_id=membership.panel)
+    elif target == current:
+        return current
+    changed = await scope.update(PanelMembership, values).where(
+        (PanelMembership.id == membership.id) & (PanelMembership.status == current)
+    ).returning(PanelMembership.id)
+    if not changed:
+        return None
+    action = "panel_membership.activated" if target == "active" else "panel_membership.held"
+    await audit.record_in(scope, action, "panel_membership", membership.id, actor,
+                          before={"status": current}, after=after)
+    membership.status = target
+    if link:
+        membership.user, membership.invited_email = user.id, ""
+    if target == "active":
+        await _membership_activated(scope, membership, actor)
+    return target
+
+
+async def reevaluate_activation(
+    scope: TenantScope, user: User, actor: User | None, *, by: str
+) -> dict[int, str]:
+    """Decide again for each held or active panel membership of ``user`` here, after something
+    a hold depends on changed (a date of birth, a consent). Call inside a transaction. Returns
+    the new status of each membership that changed, by id."""
+    memberships = await scope.objects(PanelMembership).where(
+        (PanelMembership.user == user.id)
+        & (
+            (PanelMembership.status == "active")
+            # Held: accepted, waiting for a hold to go. A row invited again still has the address.
+            | ((PanelMembership.status == "invited") & (PanelMembership.invited_email == ""))
+        )
+    ).order_by(PanelMembership.id)
+    changes: dict[int, str] = {}
+    for membership in memberships:
+        before = membership.status
+        status = await settle_activation(scope, membership, user, actor, by=by)
+        if status is not None and status != before:
+            changes[membership.id] = status
+    return changes
 
 
 async def end_memberships_of(scope: TenantScope, user_id: int, actor: User) -> None:

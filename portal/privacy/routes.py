@@ -62,12 +62,20 @@ async def save_details(request: Request, tenancy: NamedDependency[TenantScope]) 
     form = await read_form(request)
     birth = form.date("date_of_birth", _("Date of birth"))
     benefit = form.raw("benefit")
+    changes: dict[int, str] = {}
     if form.is_valid:
         with form.catch_as_error(service.PrivacyError, "date_of_birth"):
-            await service.save_details(tenancy, request_context(request).user, birth, benefit)
+            changes = await service.save_details(tenancy, request_context(request).user, birth, benefit)
     if not form.is_valid:
         return await _privacy_page(request, tenancy, status_code=422, details_form=form)
-    flash(request.scope, _("Your details have been saved."))
+    done = _("Your details have been saved.")
+    if "active" in changes.values():
+        taking_part = _("You can take part in your panel now.")
+        done = f"{done} {taking_part}"
+    elif changes:
+        held = _("Your parent or guardian must give consent before you can take part in a panel.")
+        done = f"{done} {held}"
+    flash(request.scope, done)
     return see_other(_privacy_url(tenancy))
 
 

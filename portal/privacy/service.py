@@ -3,6 +3,8 @@
 A member under 16 (by date of birth, or by the age band they were invited with) is not activated
 in a panel until a guardian confirmed by email (``ACTIVATION_HOLDS`` of the panels feature), and
 nothing of theirs is published (``may_publish``). At 16 they are asked to consent themselves.
+Whatever a hold depends on (a date of birth, a consent) has the panels feature decide again
+(``reevaluate_activation``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from portal.core.i18n import _
 from portal.core.mail import MailService
 from portal.core.security import hash_token, new_token
 from portal.core.tenancy import TenantScope
-from portal.panels.service import ACTIVATION_HOLDS
+from portal.panels.service import ACTIVATION_HOLDS, reevaluate_activation
 from portal.panels.tables import PanelMembership
 from portal.privacy.rules import (
     BENEFIT_LABELS,
@@ -45,21 +47,52 @@ async def details_of(scope: TenantScope, user_id: int) -> PersonalDetails | None
     return await scope.objects(PersonalDetails).where(PersonalDetails.user == user_id).first()
 
 
-async def save_details(scope: TenantScope, user: User, birth: date | None, benefit: str) -> None:
+def _is_real_birth_date(birth: date) -> bool:
+    return date(1900, 1, 1) <= birth <= date.today()
+
+
+async def _store_details(scope: TenantScope, user_id: int, **values) -> None:
+    details = await details_of(scope, user_id)
+    if details is None:
+        await scope.new(PersonalDetails, user=user_id, **values).save()
+    else:
+        await scope.update(PersonalDetails, {**{getattr(PersonalDetails, name): value for name, value in values.items()},
+                                             PersonalDetails.updated_at: now()}).where(PersonalDetails.id == details.id)
+
+
+async def save_details(scope: TenantScope, user: User, birth: date | None, benefit: str) -> dict[int, str]:
+    """The member's own details. A date of birth can lift or bring a guardian hold: returns the
+    panel memberships whose status changed (``reevaluate_activation``)."""
     if benefit not in BENEFIT_LABELS:
         raise PrivacyError(_("Choose a benefit from the list."), "benefit")
-    if birth is not None and not (date(1900, 1, 1) <= birth <= date.today()):
+    if birth is not None and not _is_real_birth_date(birth):
         raise PrivacyError(_("Enter your real date of birth."), "date_of_birth")
     async with engine().transaction():
-        details = await details_of(scope, user.id)
-        if details is None:
-            await scope.new(PersonalDetails, user=user.id, date_of_birth=birth, benefit=benefit).save()
-        else:
-            await scope.update(PersonalDetails, {PersonalDetails.date_of_birth: birth, PersonalDetails.benefit: benefit,
-                                                 PersonalDetails.updated_at: now()}).where(PersonalDetails.id == details.id)
+        await _store_details(scope, user.id, date_of_birth=birth, benefit=benefit)
         # The audit log says that the details changed, never what they are.
         await audit.record_in(scope, "personal_details.saved", "account", user.id, user,
                               after={"date_of_birth_given": birth is not None, "benefit_given": bool(benefit)})
+        return await reevaluate_activation(scope, user, user, by="date_of_birth")
+
+
+async def correct_date_of_birth(scope: TenantScope, membership: PanelMembership, birth: date | None,
+                                actor: User) -> dict[int, str]:
+    """An officer corrects the wrong date of birth of the member of ``membership`` (found through
+    ``scope``). Audited without the value; activation is decided again, as when the member saves
+    it. Returns the panel memberships whose status changed."""
+    if membership.status == "ended":
+        raise PrivacyError(_("This membership has ended and can no longer be changed."), "date_of_birth")
+    if membership.user is None:
+        raise PrivacyError(_("This person has not accepted the invitation yet, so there is no date of birth to correct."),
+                           "date_of_birth")
+    if birth is None or not _is_real_birth_date(birth):
+        raise PrivacyError(_("Enter a real date of birth: not in the future and not before 1900."), "date_of_birth")
+    member = await User.objects().get(User.id == membership.user)
+    async with engine().transaction():
+        await _store_details(scope, member.id, date_of_birth=birth)
+        await audit.record_in(scope, "personal_details.corrected", "account", member.id, actor,
+                              after={"date_of_birth_given": True})
+        return await reevaluate_activation(scope, member, actor, by="date_of_birth")
 
 
 async def benefit_reminder(scope: TenantScope, user_id: int) -> str | None:
@@ -110,6 +143,7 @@ async def give_consent(scope: TenantScope, user: User, kind: str) -> None:
         await consent.save()
         await audit.record_in(scope, "consent.given", "consent", consent.id, user,
                               after={"kind": kind, "given_by": "self", "text_version": CONSENT_TEXT_VERSION})
+        await reevaluate_activation(scope, user, user, by="consent")
 
 
 async def withdraw_consent(scope: TenantScope, user: User, kind: str) -> None:
@@ -120,6 +154,7 @@ async def withdraw_consent(scope: TenantScope, user: User, kind: str) -> None:
         await scope.update(Consent, {Consent.withdrawn_at: now()}).where(Consent.id == consent.id)
         await audit.record_in(scope, "consent.withdrawn", "consent", consent.id, user,
                               before={"kind": kind}, after={"withdrawn": True})
+        await reevaluate_activation(scope, user, user, by="consent")
 
 
 async def needs_own_consent(scope: TenantScope, user_id: int) -> bool:
@@ -172,7 +207,8 @@ def guardian_refusal(request: GuardianRequest | None) -> str | None:
 
 
 async def confirm_guardian(scope: TenantScope, request: GuardianRequest | None) -> None:
-    """The guardian consents: recorded, and the member's held panel memberships become active."""
+    """The guardian consents: recorded, and the member's held panel memberships become active
+    (unless another hold still applies)."""
     if refusal := guardian_refusal(request):
         raise PrivacyError(refusal)
     async with engine().transaction():
@@ -187,12 +223,8 @@ async def confirm_guardian(scope: TenantScope, request: GuardianRequest | None) 
         await audit.record_in(scope, "consent.given", "consent", consent.id, None,
                               after={"kind": GUARDIAN_CONSENT, "given_by": "guardian",
                                      "text_version": CONSENT_TEXT_VERSION, "user_id": request.user})
-        held = await scope.update(PanelMembership, {PanelMembership.status: "active"}).where(
-            (PanelMembership.user == request.user) & (PanelMembership.status == "invited")
-        ).returning(PanelMembership.id)
-        for row in held:
-            await audit.record_in(scope, "panel_membership.activated", "panel_membership", row["id"], None,
-                                  before={"status": "invited"}, after={"status": "active", "by": "guardian_consent"})
+        member = await User.objects().get(User.id == request.user)
+        await reevaluate_activation(scope, member, None, by="guardian_consent")
 
 
 async def guardian_status(scope: TenantScope, user_id: int) -> dict:

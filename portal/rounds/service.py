@@ -478,8 +478,9 @@ def document_path(upload_dir: Path, scope: TenantScope, document: RoundDocument)
 
 
 async def round_overview(scope: TenantScope, round_: ConsultationRound, ctx: RequestContext) -> dict:
-    """What the round page shows; the six questions, warnings and choices only to managers."""
-    from portal.rounds.warnings import round_warnings
+    """What the round page shows; the six questions, warnings and choices only to managers.
+    The warnings of its stage (no parent panel) show here too, where the panels are chosen."""
+    from portal.rounds.warnings import round_warnings, stage_warnings
 
     manage = can_manage_rounds(ctx)
     stage = await _stage_of(scope, round_.stage)
@@ -500,8 +501,8 @@ async def round_overview(scope: TenantScope, round_: ConsultationRound, ctx: Req
             (name, _(label), getattr(round_, name) or "") for name, label in SIX_QUESTIONS.items()
         ]
         overview["unanswered"] = unanswered_questions(round_.to_dict())
-        overview["round_warnings"] = await round_warnings(scope, round_)
         if round_.status != "closed":
+            overview["round_warnings"] = [*await stage_warnings(scope, stage), *await round_warnings(scope, round_)]
             overview["invitable"] = await invitable_panels(scope, round_.id)
     return overview
 
