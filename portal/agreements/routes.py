@@ -80,11 +80,6 @@ async def terms(request: Request, tenancy: NamedDependency[TenantScope], round_i
                        excesses=await service.terms_above_caps(tenancy, round_))
 
 
-def _excess_notice(excesses: list) -> str:
-    names = sorted({excess.display_name for excess in excesses}, key=str.casefold)
-    return _("The terms are above a volunteer allowance cap for %(names)s: see the table.", names=", ".join(names))
-
-
 @post("/rounds/{round_id:int}/terms", guards=[MANAGERS])
 async def save_terms(request: Request, tenancy: NamedDependency[TenantScope], round_id: FromPath[int]) -> Template | Redirect:
     """Save the terms, or (the check button) show whom they would exceed a cap for, saving nothing."""
@@ -104,7 +99,10 @@ async def save_terms(request: Request, tenancy: NamedDependency[TenantScope], ro
     saved = (_("The terms have been saved. They were proposed to %(count)s members.", count=count)
              if round_.status == "sent" else _("The terms have been saved. They are proposed when the round is sent."))
     excesses = await service.terms_above_caps(tenancy, round_)
-    flash(request.scope, f"{saved} {_excess_notice(excesses)}" if excesses else saved)
+    if excesses:
+        saved += " " + _("The terms are above a volunteer allowance cap for %(names)s: see the table.",
+                         names=service.names_over_caps(excesses))
+    flash(request.scope, saved)
     return see_other(f"/t/{tenancy.tenant.slug}/rounds/{round_.id}/agreements")
 
 

@@ -205,10 +205,15 @@ async def terms_above_caps(scope: TenantScope, round_: ConsultationRound, terms:
     if members is None:
         members = await active_members_of_panels(scope, await invited_panel_ids(scope, round_.id))
     members = _one_per_person(members)
-    excesses = [TermExcess(member["display_name"], member["age_band"], use)
+    excesses = [TermExcess(member["display_name"] or _("Former participant"), member["age_band"], use)
                 for member, _terms, check in await _checked_terms(scope, round_, members, terms)
                 if check is not None for use in check.exceeded]
     return sorted(excesses, key=lambda excess: excess.display_name.casefold())
+
+
+def names_over_caps(excesses: list[TermExcess]) -> str:
+    """The members of ``excesses``, each once, for a message."""
+    return ", ".join(sorted({excess.display_name for excess in excesses}, key=str.casefold))
 
 
 async def propose_agreements(scope: TenantScope, round_: ConsultationRound, actor: User | None,
@@ -267,8 +272,8 @@ async def propose_to_member(scope: TenantScope, payment: PaymentAgreement, value
         raise TransitionError(_("The member has accepted both agreements. Withdraw the payment agreement "
                                 "to make a new one."))
     round_ = await scope.get(ConsultationRound, payment.round)
-    _check_member_rate(values, await agreement_age(scope, payment, activity_day(round_)), activity_day(round_),
-                       cap_table_of(scope.tenant))
+    day = activity_day(round_)
+    _check_member_rate(values, await agreement_age(scope, payment, day), day, cap_table_of(scope.tenant))
     member = {"user_id": payment.user, "panel_id": payment.panel}
     payment_values = {name: values[name] for name in PAYMENT_TERM_FIELDS}
     payment_values["unit"] = unit_of(values["basis"])
@@ -450,13 +455,12 @@ async def agreements_section(scope: TenantScope, user_id: int) -> dict:
 async def terms_warning(scope: TenantScope, round_: ConsultationRound, members: list[dict]) -> list[str]:
     """The rounds feature's ``ROUND_WARNING_CHECKS``: who the terms exceed a cap for, so that the
     officer sees it before sending the round as well as on the terms page."""
-    names = sorted({excess.display_name for excess in await terms_above_caps(scope, round_, members=members)},
-                   key=str.casefold)
-    if not names:
+    excesses = await terms_above_caps(scope, round_, members=members)
+    if not excesses:
         return []
     return [_("The payment terms are above a volunteer allowance cap for %(names)s. A rate above a member's "
               "hourly cap is proposed to them as the cap; the terms page shows each cap and by how much.",
-              names=", ".join(names))]
+              names=names_over_caps(excesses))]
 
 
 def personal_story(round_: ConsultationRound) -> bool:
