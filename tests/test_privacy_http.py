@@ -108,11 +108,11 @@ async def test_the_payments_csv_and_the_statement_show_the_approved_amount(clien
     await submit(client, f"/t/alpha/claims/{claim.id}/approve")
     today = date.today().isoformat()
     csv = await client.get(f"/t/alpha/payments/export.csv?start={today}&end={today}&payer=Gemeente+Alpha")
-    assert csv.status_code == 200 and "11.50" in csv.text
+    assert csv.status_code == 200 and ";11,50;" in csv.text  # the Dutch spreadsheet format
     assert world["member"].name in csv.text  # the payee's name on the account, for finance
     assert (await client.get(f"/t/alpha/payments?start={today}&end=gisteren")).status_code == 422
     other_payer = await client.get(f"/t/alpha/payments/export.csv?start={today}&end={today}&payer=Elders")
-    assert "11.50" not in other_payer.text
+    assert "11,50" not in other_payer.text
     report = await client.get("/t/alpha/payments/reportable.csv?year=2026")
     assert report.status_code == 200
     printable = await client.get(f"/t/alpha/agreements/{payment.id}/statement?year={date.today().year}")

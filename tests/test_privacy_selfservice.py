@@ -135,7 +135,7 @@ async def test_after_erasure_the_email_and_name_are_only_in_the_restricted_finan
     await login(client, world["officer"].email)
     today = date.today().isoformat()
     csv = await client.get(f"/t/alpha/payments/export.csv?start={today}&end={today}")
-    assert NAME in csv.text and "11.50" in csv.text
+    assert NAME in csv.text and ";11,50;" in csv.text
     page = await client.get(f"/t/alpha/threads/{world['thread'].id}")
     assert nl("Former member") in page.text
     # The advice stays whole, written by a former participant; their vote and answer are gone.

@@ -133,6 +133,11 @@ class Verdict:
     def allowed(self) -> bool:
         return not self.refused
 
+    def largest_allowed(self, amount: Decimal) -> Decimal:
+        """The largest part of the candidate's ``amount`` every cap allows: each cap's use grows
+        one for one with the amount, so taking off the largest excess makes every cap fit."""
+        return max(amount - max((use.excess for use in self.refused), default=Decimal(0)), Decimal(0))
+
 
 def _hourly_use(candidate: Allowance, caps: YearCaps) -> CapUse | None:
     if candidate.kind != HOURLY or candidate.hours <= 0:
@@ -160,7 +165,38 @@ def check(approved: Iterable[Allowance], candidate: Allowance, table: Mapping[in
     )
 
 
-def hourly_rate_allowed(rate: Decimal, day: date, age: int, table: Mapping[int, YearCaps]) -> Decimal | None:
-    """The cap for a proposed hourly rate when the rate is above it, else None."""
-    limit = caps_for(table, day.year).hourly_for(age)
-    return limit if Decimal(rate) > limit else None
+@dataclass(frozen=True)
+class TermCheck:
+    """Terms for one member against the caps of their age on the planned activity day: the rate
+    they can be proposed (their hourly cap when the terms' rate is above it) and the caps the
+    terms exceed (an hourly cap per hour: ``used`` is the rate, ``limit`` the cap)."""
+
+    rate: Decimal
+    exceeded: tuple[CapUse, ...] = ()
+
+    def exceeds(self, cap: str) -> bool:
+        return any(use.cap == cap for use in self.exceeded)
+
+
+def check_terms(kind: str, rate, planned_hours, age: int, day: date, table: Mapping[int, YearCaps]) -> TermCheck:
+    """Check proposed terms of ``kind`` for a member of ``age`` on the planned activity ``day``.
+
+    An hourly rate above the member's hourly cap exceeds it by the difference per hour; the
+    member can be paid at most the cap. What the round pays with the rate the member can get
+    (the planned hours at that rate, or the fixed amount) is checked against the monthly and
+    yearly caps, as if no other allowance were paid that month or year.
+    """
+    year_caps = caps_for(table, day.year)
+    rate = money(rate)
+    exceeded = []
+    if kind == HOURLY:
+        hourly = year_caps.hourly_for(age)
+        if rate > hourly:
+            exceeded.append(CapUse(HOURLY_CAP, hourly, rate))
+            rate = hourly
+        planned = money(rate * Decimal(str(planned_hours)))
+    else:
+        planned = rate
+    exceeded.extend(CapUse(cap, limit, planned) for cap, limit in (
+        (MONTHLY_CAP, year_caps.monthly), (YEARLY_CAP, year_caps.yearly)) if planned > limit)
+    return TermCheck(rate, tuple(exceeded))

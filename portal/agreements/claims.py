@@ -2,7 +2,8 @@
 
 An approved volunteer allowance goes through the cap engine with every allowance already
 approved for the same member and payer: an approval that would exceed a cap is refused with the
-cap and the amount; from 80% of a cap the officer is warned. Receipted expenses do not count.
+cap, the excess and the largest amount that fits, which the officer may approve instead; from 80%
+of a cap the officer is warned. Receipted expenses do not count.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from portal.accounts.tables import User
-from portal.agreements import caps
+from portal.agreements import caps, rules
 from portal.agreements.rules import (
     CAPPED_BASES,
     CLAIM_TRANSITIONS,
@@ -23,7 +24,7 @@ from portal.agreements.rules import (
     RECEIPT_TYPES,
     detected_receipt_type,
 )
-from portal.agreements.service import AgreementError, age_of, birth_dates, now
+from portal.agreements.service import AgreementError, agreement_age, now
 from portal.agreements.tables import Claim, PaymentAgreement
 from portal.agreements.terms import cap_table_of, format_money
 from portal.core import audit
@@ -31,7 +32,6 @@ from portal.core.database import engine
 from portal.core.i18n import _
 from portal.core.states import TransitionError, check_transition
 from portal.core.tenancy import TenantScope
-from portal.panels.tables import PanelMembership
 from portal.rounds import documents as files
 
 
@@ -49,12 +49,17 @@ def _cap_name(cap: str) -> str:
     }[cap]
 
 
-def refusal_message(verdict: caps.Verdict) -> str:
+def refusal_message(verdict: caps.Verdict, amount: Decimal) -> str:
+    """Which caps ``amount`` would exceed and by how much, and the largest amount that fits."""
+    largest = verdict.largest_allowed(amount)
     return " ".join(
         _("This would exceed %(cap)s of %(limit)s by %(excess)s.", cap=_cap_name(use.cap),
           limit=format_money(use.limit), excess=format_money(use.excess))
         for use in verdict.refused
-    ) + " " + _("Approve a smaller amount or pay it outside the volunteer allowance.")
+    ) + " " + (_("At most %(amount)s fits within the caps: approve that amount, and pay the rest outside "
+                 "the volunteer allowance if it is due.", amount=format_money(largest)) if largest > 0
+               else _("Nothing more fits within the caps: reject the entry, or pay it outside the volunteer "
+                      "allowance."))
 
 
 def warning_message(verdict: caps.Verdict) -> str:
@@ -130,19 +135,36 @@ async def _move(scope: TenantScope, agreement: PaymentAgreement, target: str, ac
     agreement.status = target
 
 
+async def _fixed_amounts_paid(scope: TenantScope, agreement_ids) -> set[int]:
+    """The agreements among ``agreement_ids`` with approved hours: their fixed amount is paid."""
+    rows = await scope.select(Claim, Claim.agreement).where(
+        Claim.agreement.is_in(list(agreement_ids) or [0]) & (Claim.kind == "hours") & (Claim.status == "approved"))
+    return {row["agreement"] for row in rows}
+
+
 async def _amount_for(scope: TenantScope, agreement: PaymentAgreement, claim: Claim) -> Decimal:
-    """What an approved claim pays: an expense its amount; hours their rate per hour, or the
-    fixed amount once for the round (on the first approved hours)."""
-    if claim.kind == "expense":
-        return caps.money(claim.amount)
-    rate = Decimal(str(agreement.rate))
-    if agreement.unit == "hour":
-        return caps.money(rate * Decimal(str(claim.hours)))
-    if agreement.unit == "round":
-        already = await scope.exists(Claim).where(
-            (Claim.agreement == agreement.id) & (Claim.kind == "hours") & (Claim.status == "approved"))
-        return Decimal(0) if already else caps.money(rate)
-    return Decimal(0)
+    fixed_paid = agreement.unit == "round" and agreement.id in await _fixed_amounts_paid(scope, [agreement.id])
+    return rules.claim_amount(claim.kind, agreement.unit, agreement.rate, claim.hours, claim.amount,
+                              fixed_amount_paid=fixed_paid)
+
+
+async def amounts_on_approval(scope: TenantScope, pending: list[dict]) -> dict[int, Decimal]:
+    """What approving each pending entry would pay, by the rule approval pays by (one query).
+
+    Each row: ``id``, ``kind``, ``hours``, ``amount``, ``activity_date`` and its agreement's
+    ``agreement_id``, ``unit`` and ``rate``. A fixed amount is paid once per agreement, so of
+    several pending hours only the earliest shows it: the amounts add up to what approving them
+    all would pay.
+    """
+    fixed_paid = await _fixed_amounts_paid(
+        scope, {row["agreement_id"] for row in pending if row["unit"] == "round"})
+    amounts = {}
+    for row in sorted(pending, key=lambda row: (row["activity_date"], row["id"])):
+        amounts[row["id"]] = rules.claim_amount(row["kind"], row["unit"], row["rate"], row["hours"], row["amount"],
+                                                fixed_amount_paid=row["agreement_id"] in fixed_paid)
+        if row["kind"] == "hours":
+            fixed_paid.add(row["agreement_id"])
+    return amounts
 
 
 async def _approved_allowances(scope: TenantScope, agreement: PaymentAgreement) -> list[caps.Allowance]:
@@ -158,23 +180,13 @@ async def _approved_allowances(scope: TenantScope, agreement: PaymentAgreement) 
                            kind=CAPPED_BASES[row["basis"]], hours=Decimal(str(row["hours"]))) for row in rows]
 
 
-async def _member_age(scope: TenantScope, agreement: PaymentAgreement, day: date) -> int:
-    births = await birth_dates(scope, [agreement.user])
-    band = agreement.age_band
-    if not band and agreement.panel:
-        membership = await scope.objects(PanelMembership).where(
-            (PanelMembership.panel == agreement.panel) & (PanelMembership.user == agreement.user)).first()
-        band = membership.age_band if membership else ""
-    return age_of(births.get(agreement.user), band, day)
-
-
 async def cap_verdict(scope: TenantScope, agreement: PaymentAgreement, claim: Claim, amount: Decimal) -> caps.Verdict:
     kind = CAPPED_BASES.get(agreement.basis)
     if kind is None or claim.kind != "hours" or amount <= 0:
         return caps.Verdict()
     day = claim.activity_date
     candidate = caps.Allowance(day=day, amount=amount, kind=kind, hours=Decimal(str(claim.hours)),
-                               age=await _member_age(scope, agreement, day))
+                               age=await agreement_age(scope, agreement, day))
     try:
         return caps.check(await _approved_allowances(scope, agreement), candidate, cap_table_of(scope.tenant))
     except caps.UnknownYear as error:
@@ -199,9 +211,26 @@ def usage_line(use: caps.CapUse) -> str:
              used=format_money(use.used), limit=format_money(use.limit), share=int(use.share * 100))
 
 
-async def decide(scope: TenantScope, claim: Claim, actor: User, *, approve: bool, reason: str = "") -> str | None:
-    """Approve (through the caps) or reject (with a reason) a claim. Returns a warning when a cap
-    is used for 80% or more."""
+async def _approved_amount(scope: TenantScope, agreement: PaymentAgreement, claim: Claim,
+                           smaller: Decimal | None) -> tuple[Decimal, caps.Verdict]:
+    """The amount to approve (the entry's full amount, or the ``smaller`` one the officer chose)
+    and the caps' verdict on it."""
+    full = await _amount_for(scope, agreement, claim)
+    if smaller is not None and caps.money(smaller) > full:
+        raise AgreementError(_("Approve at most %(amount)s: what this entry is worth.", amount=format_money(full)),
+                             "amount")
+    amount = full if smaller is None else caps.money(smaller)
+    verdict = await cap_verdict(scope, agreement, claim, amount)
+    if not verdict.allowed:
+        raise AgreementError(refusal_message(verdict, amount), "amount")
+    return amount, verdict
+
+
+async def decide(scope: TenantScope, claim: Claim, actor: User, *, approve: bool, reason: str = "",
+                 amount: Decimal | None = None) -> str | None:
+    """Approve (through the caps) or reject (with a reason) a claim. The officer may approve a
+    smaller ``amount`` than the entry is worth, when the caps leave no room for all of it.
+    Returns a warning when a cap is used for 80% or more."""
     reason = reason.strip()
     if not approve and not reason:
         raise AgreementError(_("Give the reason for rejecting, so the member knows what to do."), "reason")
@@ -211,10 +240,8 @@ async def decide(scope: TenantScope, claim: Claim, actor: User, *, approve: bool
     check_transition(CLAIM_TRANSITIONS, claim.status, target)
     agreement = await scope.get(PaymentAgreement, claim.agreement)
     async with engine().transaction():
-        amount = await _amount_for(scope, agreement, claim) if approve else Decimal(claim.amount)
-        verdict = await cap_verdict(scope, agreement, claim, amount) if approve else caps.Verdict()
-        if not verdict.allowed:
-            raise AgreementError(refusal_message(verdict))
+        amount, verdict = (await _approved_amount(scope, agreement, claim, amount) if approve
+                           else (Decimal(claim.amount), caps.Verdict()))
         changed = await scope.update(Claim, {
             Claim.status: target, Claim.amount: amount, Claim.reason: reason, Claim.decided_by: actor.id,
             Claim.decided_at: now(),
@@ -222,7 +249,7 @@ async def decide(scope: TenantScope, claim: Claim, actor: User, *, approve: bool
         if not changed:
             raise TransitionError(_("This entry has already been decided."))
         await audit.record_in(scope, f"claim.{target}", "claim", claim.id, actor,
-                              before={"status": claim.status},
+                              before={"status": claim.status, "amount": Decimal(claim.amount)},
                               after={"status": target, "amount": amount, "reason_length": len(reason)})
     claim.status, claim.amount = target, amount
     return warning_message(verdict) if verdict.warnings else None
@@ -244,6 +271,13 @@ async def mark_paid(scope: TenantScope, agreement: PaymentAgreement, actor: User
 async def claims_of(scope: TenantScope, agreement_ids: list[int]) -> list[dict]:
     return await scope.select(Claim).where(Claim.agreement.is_in(list(agreement_ids) or [0])).order_by(
         Claim.activity_date).order_by(Claim.id)
+
+
+async def pending_amounts(scope: TenantScope, agreement: PaymentAgreement, claims: list[dict]) -> dict[int, Decimal]:
+    """What approving each of the agreement's waiting ``claims`` would pay (see ``amounts_on_approval``)."""
+    return await amounts_on_approval(scope, [
+        {**row, "agreement_id": agreement.id, "unit": agreement.unit, "rate": agreement.rate}
+        for row in claims if row["status"] == "submitted"])
 
 
 def total_approved(claims: list[dict]) -> Decimal:

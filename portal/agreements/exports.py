@@ -1,5 +1,9 @@
-"""Exports for the finance department: approved payments per period and payer (CSV), the yearly
-list of payments outside the volunteer regime without a VAT invoice, and a member's statement.
+"""Exports for the finance department: payments per period and payer (CSV), the yearly list of
+payments outside the volunteer regime without a VAT invoice, and a member's statement.
+
+The payments list holds approved and paid entries and the entries still waiting for approval,
+each with its own state; a waiting entry shows what approving it would pay. The CSV files are
+written by ``portal.core.csvexport`` (Dutch spreadsheet format by default, formula-safe).
 
 The municipality reports the yearly list itself; the portal never asks for or stores a citizen
 service number (BSN): the list has a column the finance department fills in from its own records.
@@ -7,26 +11,34 @@ service number (BSN): the list has a column the finance department fills in from
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from decimal import Decimal
 
 from portal.accounts.tables import User
-from portal.agreements.rules import BASIS_LABELS, REPORTABLE_BASES
-from portal.agreements.tables import Claim, RestrictedPayee
+from portal.agreements.caps import money
+from portal.agreements.claims import amounts_on_approval
+from portal.agreements.rules import (
+    BASIS_LABELS,
+    CLAIM_KIND_LABELS,
+    ENTRY_STATUS_LABELS,
+    REPORTABLE_BASES,
+    entry_status,
+)
+from portal.agreements.tables import Claim, PaymentAgreement, RestrictedPayee
+from portal.core import csvexport
 from portal.core.i18n import _
 from portal.core.tenancy import TenantScope
 
 
 def _columns():
     return (
-        Claim.id, Claim.kind, Claim.activity_date, Claim.hours, Claim.amount,
+        Claim.id, Claim.kind, Claim.activity_date, Claim.hours, Claim.amount, Claim.status,
         Claim.agreement.id.as_alias("agreement_id"), Claim.agreement.user.as_alias("user_id"),
         Claim.agreement.restricted_payee.as_alias("payee_id"), Claim.agreement.basis.as_alias("basis"),
         Claim.agreement.payer.as_alias("payer"), Claim.agreement.status.as_alias("agreement_status"),
         Claim.agreement.paid_on.as_alias("paid_on"), Claim.agreement.round.title.as_alias("round_title"),
-        Claim.agreement.vat_invoice.as_alias("vat_invoice"),
+        Claim.agreement.vat_invoice.as_alias("vat_invoice"), Claim.agreement.unit.as_alias("unit"),
+        Claim.agreement.rate.as_alias("rate"),
     )
 
 
@@ -51,10 +63,11 @@ def _name(names, row) -> str:
     return names.get(("user", row["user_id"])) or names.get(("payee", row["payee_id"])) or ""
 
 
-async def approved_payments(scope: TenantScope, start: date, end: date, payer: str = "") -> list[dict]:
-    """Approved claims with an activity date in [start, end], for one payer or all."""
+async def _entries(scope: TenantScope, statuses: tuple[str, ...], start: date, end: date, payer: str) -> list[dict]:
+    """Claims in ``statuses`` with an activity date in [start, end], for one payer or all, with
+    the payee's name (three queries)."""
     query = scope.select(Claim, *_columns()).where(
-        (Claim.status == "approved") & (Claim.activity_date >= start) & (Claim.activity_date <= end))
+        Claim.status.is_in(list(statuses)) & (Claim.activity_date >= start) & (Claim.activity_date <= end))
     if payer:
         query = query.where(Claim.agreement.payer == payer)
     rows = await query.order_by(Claim.activity_date).order_by(Claim.id)
@@ -64,35 +77,37 @@ async def approved_payments(scope: TenantScope, start: date, end: date, payer: s
     return rows
 
 
-async def payers(scope: TenantScope) -> list[str]:
-    from portal.agreements.tables import PaymentAgreement
+async def approved_payments(scope: TenantScope, start: date, end: date, payer: str = "") -> list[dict]:
+    return await _entries(scope, ("approved",), start, end, payer)
 
+
+async def payment_lines(scope: TenantScope, start: date, end: date, payer: str = "") -> list[dict]:
+    """Approved, paid and waiting entries: each with its ``entry_status``, and a waiting entry
+    with the ``amount`` approving it would pay (rejected entries are no payments)."""
+    rows = await _entries(scope, ("approved", "submitted"), start, end, payer)
+    pending = await amounts_on_approval(scope, [row for row in rows if row["status"] == "submitted"])
+    for row in rows:
+        row["entry_status"] = entry_status(row["status"], row["agreement_status"])
+        row["amount"] = pending.get(row["id"], row["amount"])
+    return rows
+
+
+async def payers(scope: TenantScope) -> list[str]:
     rows = await scope.select(PaymentAgreement, PaymentAgreement.payer).distinct().order_by(PaymentAgreement.payer)
     return [row["payer"] for row in rows]
 
 
-def _csv(header: list[str], lines: list[list]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(header)
-    writer.writerows(lines)
-    return buffer.getvalue()
-
-
-def _cents(value) -> str:
-    return f"{Decimal(str(value)):.2f}"
-
-
-def payments_csv(rows: list[dict]) -> str:
+def payments_csv(rows: list[dict], dialect: csvexport.Dialect) -> str:
     header = [_("Date"), _("Payee"), _("Payer"), _("Round"), _("Basis of payment"), _("Kind"), _("Hours"),
               _("Amount"), _("Status"), _("Paid on")]
-    return _csv(header, [[row["activity_date"].isoformat(), row["payee"], row["payer"], row["round_title"],
-                          _(BASIS_LABELS[row["basis"]]), row["kind"], _cents(row["hours"]), _cents(row["amount"]),
-                          row["agreement_status"], row["paid_on"].isoformat() if row["paid_on"] else ""]
-                         for row in rows])
+    return csvexport.render(header, [
+        [row["activity_date"], row["payee"], row["payer"], row["round_title"], _(BASIS_LABELS[row["basis"]]),
+         _(CLAIM_KIND_LABELS[row["kind"]]), money(row["hours"]) if row["kind"] == "hours" else None,
+         money(row["amount"]), _(ENTRY_STATUS_LABELS[row["entry_status"]]), row["paid_on"]]
+        for row in rows], dialect)
 
 
-async def reportable_csv(scope: TenantScope, year: int) -> str:
+async def reportable_csv(scope: TenantScope, year: int, dialect: csvexport.Dialect) -> str:
     """Per payee, the total paid in ``year`` outside the volunteer regime without a VAT invoice."""
     rows = await approved_payments(scope, date(year, 1, 1), date(year, 12, 31))
     totals: dict[tuple[str, str], Decimal] = {}
@@ -102,7 +117,8 @@ async def reportable_csv(scope: TenantScope, year: int) -> str:
             totals[key] = totals.get(key, Decimal(0)) + Decimal(str(row["amount"]))
     header = [_("Payee"), _("Payer"), _("Year"), _("Total amount"),
               _("Citizen service number (fill in from your own records; the portal does not store it)")]
-    return _csv(header, [[payee, payer, year, _cents(amount), ""] for (payee, payer), amount in sorted(totals.items())])
+    return csvexport.render(header, [[payee, payer, year, money(amount), ""]
+                                     for (payee, payer), amount in sorted(totals.items())], dialect)
 
 
 async def statement(scope: TenantScope, user_id: int, year: int) -> dict:

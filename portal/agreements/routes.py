@@ -3,6 +3,8 @@ and claims.py)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -16,15 +18,17 @@ from portal.agreements import claims as claim_rules
 from portal.agreements import privacy as _privacy_parts  # noqa: F401 (registers export and erasure)
 from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement
 from portal.agreements.terms import cap_table_of, format_money, read_terms, terms_form
+from portal.core import csvexport
 from portal.core.context import flash
 from portal.core.forms import Form
 from portal.core.guards import requires_member, requires_role
 from portal.core.i18n import _, ngettext
 from portal.core.settings import Settings
 from portal.core.states import TransitionError
-from portal.core.templating import page
+from portal.core.templating import format_date, page
 from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
+from portal.panels.rules import AGE_BAND_LABELS
 from portal.privacy.service import benefit_reminder
 from portal.rounds.service import format_hours, today
 from portal.rounds.tables import ConsultationRound
@@ -57,36 +61,48 @@ def _options(labels: dict) -> list[tuple[str, str]]:
 
 def _terms_page(request: Request, round_: ConsultationRound, form: Form, *, status_code: int = 200,
                 problem: str | None = None, agreement: PaymentAgreement | None = None,
-                member_name: str = "") -> Template:
-    """The terms form: for the whole round, or (``agreement``) for one member."""
+                member_name: str = "", excesses: list | None = None, checked: bool = False) -> Template:
+    """The terms form: for the whole round, with the members the terms exceed a cap for
+    (``excesses``; ``checked``: the officer asked for the check), or (``agreement``) for one member."""
     return page(request, "agreements/terms.html", status_code=status_code, round=round_, form=form,
                 problem=problem, personal_story=service.personal_story(round_), agreement=agreement,
-                member_name=member_name,
+                member_name=member_name, excesses=excesses or [], checked=checked,
+                activity_day=service.activity_day(round_), age_band_labels=AGE_BAND_LABELS,
                 basis_options=_options(rules.BASIS_LABELS), owner_options=_options(rules.OWNER_LABELS),
                 licence_options=_options(rules.LICENCE_LABELS),
-                attribution_options=_options(rules.ATTRIBUTION_LABELS))
+                attribution_options=_options(rules.ATTRIBUTION_LABELS), money=format_money)
 
 
 @get("/rounds/{round_id:int}/terms", guards=[MANAGERS])
 async def terms(request: Request, tenancy: NamedDependency[TenantScope], round_id: FromPath[int]) -> Template:
     round_ = await tenancy.get(ConsultationRound, round_id)
-    return _terms_page(request, round_, terms_form(await service.terms_for_form(tenancy, round_)))
+    return _terms_page(request, round_, terms_form(await service.terms_for_form(tenancy, round_)),
+                       excesses=await service.terms_above_caps(tenancy, round_))
 
 
 @post("/rounds/{round_id:int}/terms", guards=[MANAGERS])
 async def save_terms(request: Request, tenancy: NamedDependency[TenantScope], round_id: FromPath[int]) -> Template | Redirect:
+    """Save the terms, or (the check button) show whom they would exceed a cap for, saving nothing."""
     round_ = await tenancy.get(ConsultationRound, round_id)
     form = await read_form(request)
     values = read_terms(form, activity_day=service.activity_day(round_), need=round_.need,
                         table=cap_table_of(tenancy.tenant))
     if not form.is_valid:
         return _terms_page(request, round_, form, status_code=422)
+    if form.raw("action") == "check":
+        return _terms_page(request, round_, form, checked=True,
+                           excesses=await service.terms_above_caps(tenancy, round_, values))
     try:
         count = await service.save_round_terms(tenancy, round_, values, request_context(request).user)
     except service.AgreementError as error:
         return _terms_page(request, round_, form, status_code=409, problem=str(error))
-    flash(request.scope, _("The terms have been saved. They were proposed to %(count)s members.", count=count)
-          if round_.status == "sent" else _("The terms have been saved. They are proposed when the round is sent."))
+    saved = (_("The terms have been saved. They were proposed to %(count)s members.", count=count)
+             if round_.status == "sent" else _("The terms have been saved. They are proposed when the round is sent."))
+    excesses = await service.terms_above_caps(tenancy, round_)
+    if excesses:
+        saved += " " + _("The terms are above a volunteer allowance cap for %(names)s: see the table.",
+                         names=service.names_over_caps(excesses))
+    flash(request.scope, saved)
     return see_other(f"/t/{tenancy.tenant.slug}/rounds/{round_.id}/agreements")
 
 
@@ -115,6 +131,9 @@ async def propose_member_terms(request: Request, tenancy: NamedDependency[Tenant
         return await _member_terms_page(request, tenancy, agreement, form, status_code=422)
     try:
         await service.propose_to_member(tenancy, agreement, values, request_context(request).user)
+    except service.AgreementError as error:
+        form.add_error(error.field or "rate", str(error))
+        return await _member_terms_page(request, tenancy, agreement, form, status_code=422)
     except TransitionError as error:
         return await _member_terms_page(request, tenancy, agreement, form, status_code=409, problem=str(error))
     flash(request.scope, _("The new terms have been proposed to the member."))
@@ -125,7 +144,9 @@ async def _round_agreements_page(request: Request, tenancy: TenantScope, round_:
                                  status_code: int = 200, problem: str | None = None) -> Template:
     return page(request, "agreements/round.html", status_code=status_code, problem=problem, round=round_,
                 agreements=await service.round_agreements(tenancy, round_),
-                has_terms=await service.round_terms(tenancy, round_.id) is not None, **LABELS)
+                has_terms=await service.round_terms(tenancy, round_.id) is not None,
+                excesses=await service.terms_above_caps(tenancy, round_), checked=False,
+                activity_day=service.activity_day(round_), age_band_labels=AGE_BAND_LABELS, **LABELS)
 
 
 @get("/rounds/{round_id:int}/agreements", guards=[MANAGERS])
@@ -159,18 +180,21 @@ async def _agreement_for(request: Request, tenancy: TenantScope, agreement_id: i
 
 async def _agreement_page(request: Request, tenancy: TenantScope, agreement: PaymentAgreement, *,
                           status_code: int = 200, problem: str | None = None, claim_form: Form | None = None,
-                          change_form: Form | None = None) -> Template:
+                          change_form: Form | None = None, approve_form: Form | None = None) -> Template:
     round_ = await tenancy.get(ConsultationRound, agreement.round)
     ownership = (await service.agreements_of(tenancy, agreement.round, agreement.user or 0))[1]
     entries = await claim_rules.claims_of(tenancy, [agreement.id])
     names = await service.display_names(tenancy, [agreement.user] if agreement.user else [])
     is_own = agreement.user == request_context(request).user.id
-    usage = await claim_rules.cap_usage(tenancy, agreement, today()) if _is_manager(request) else []
+    manager = _is_manager(request)
+    usage = await claim_rules.cap_usage(tenancy, agreement, today()) if manager else []
     return page(
         request, "agreements/detail.html", status_code=status_code, problem=problem, agreement=agreement,
         ownership=ownership, round=round_, claims=entries, total=claim_rules.total_approved(entries),
+        pending_amounts=await claim_rules.pending_amounts(tenancy, agreement, entries) if manager else {},
+        approve_form=approve_form or Form(), approve_field=_approve_field,
         member_name=names.get(agreement.user) or _("Former participant"),
-        is_own=is_own, can_manage=_is_manager(request),
+        is_own=is_own, can_manage=manager,
         cap_usage=[(claim_rules.usage_line(use), use.share >= caps.WARNING_SHARE) for use in usage],
         benefit_reminder=await benefit_reminder(tenancy, agreement.user) if is_own else None,
         claim_form=claim_form if claim_form is not None else _new_claim_form(),
@@ -325,14 +349,27 @@ async def log_claim(request: Request, tenancy: NamedDependency[TenantScope], set
     return see_other(agreement_url(tenancy, agreement.id))
 
 
+def _approve_field(claim_id: int) -> str:
+    """The amount field of one entry's approval form (one form per waiting entry on a page)."""
+    return f"amount_{claim_id}"
+
+
 async def _decide(request: Request, tenancy: TenantScope, claim_id: int, approve: bool) -> Template | Redirect:
     claim = await tenancy.get(Claim, claim_id)
     agreement = await tenancy.get(PaymentAgreement, claim.agreement)
     form = await read_form(request)
+    field = _approve_field(claim.id)
+    amount = form.decimal(field, _("Amount to approve"), minimum="0.01", maximum=rules.MAX_CLAIM_AMOUNT,
+                          required=False) if approve else None
+    if not form.is_valid:
+        return await _agreement_page(request, tenancy, agreement, status_code=422, approve_form=form)
     try:
         warning = await claim_rules.decide(tenancy, claim, request_context(request).user, approve=approve,
-                                           reason=form.raw("reason"))
+                                           reason=form.raw("reason"), amount=amount)
     except service.AgreementError as error:
+        if error.field == "amount":
+            form.add_error(field, str(error))
+            return await _agreement_page(request, tenancy, agreement, status_code=422, approve_form=form)
         return await _agreement_page(request, tenancy, agreement, status_code=422, problem=str(error))
     except TransitionError as error:
         return await _agreement_page(request, tenancy, agreement, status_code=409, problem=str(error))
@@ -409,11 +446,32 @@ async def withdraw_agreement(request: Request, tenancy: NamedDependency[TenantSc
 # --- exports and statements -------------------------------------------------------------------
 
 
-def _period(form: Form) -> tuple:
-    start = form.date("start", _("From")) or today().replace(month=1, day=1)
-    end = form.date("end", _("Until")) or today()
-    if end < start:
-        form.add_error("end", _("The end date is before the start date."))
+def _export_years() -> range:
+    """The years an export may cover: none before the portal's payments, none far ahead."""
+    return range(2000, today().year + 2)
+
+
+def _export_date(form: Form, name: str, label: str) -> date | None:
+    day = form.date(name, label, required=True)
+    years = _export_years()
+    if day is not None and day.year not in years:
+        form.add_error(name, _("Choose a date in the years %(first)s to %(last)s.", first=years[0], last=years[-1]))
+        return None
+    return day
+
+
+def _period(form: Form) -> tuple[date | None, date | None]:
+    """The period of the form; without any dates, this year until today. An invalid date, a
+    year out of range or an end before the start is an error on the field, never a guess."""
+    if not form.raw("start").strip() and not form.raw("end").strip():
+        start, end = today().replace(month=1, day=1), today()
+        form.values.update(start=start.isoformat(), end=end.isoformat())
+        return start, end
+    start = _export_date(form, "start", _("Start date"))
+    end = _export_date(form, "end", _("End date"))
+    if start and end and end < start:
+        form.add_error("end", _("The end date is before the start date. Choose an end date on or after %(start)s.",
+                                start=format_date(start)))
     return start, end
 
 
@@ -426,37 +484,60 @@ def _year(form: Form) -> int:
     return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else today().year
 
 
-@get("/payments", guards=[MANAGERS])
-async def payments(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
-    form = _query_form(request)
+def _report_year(form: Form) -> int | None:
+    """The year of the yearly report; a clear error on the field when it is not a year we have."""
+    years = _export_years()
+    raw = form.raw("year").strip()
+    if raw.isdigit() and int(raw) in years:
+        return int(raw)
+    form.add_error("year", _("Choose a year from %(first)s to %(last)s.", first=years[0], last=years[-1]))
+    return None
+
+
+async def _payments_page(request: Request, tenancy: TenantScope, form: Form, report_form: Form) -> Template:
+    """The payments of the form's period (none while it has errors: 422), and the export forms."""
     start, end = _period(form)
     payer = form.raw("payer")
-    rows = await exports.approved_payments(tenancy, start, end, payer) if form.is_valid else []
-    return page(request, "agreements/payments.html", status_code=200 if form.is_valid else 422, form=form,
-                rows=rows, start=start, end=end, payer=payer, payers=await exports.payers(tenancy),
-                year=today().year, **LABELS)
+    csvexport.read_dialect(form)
+    valid = form.is_valid and report_form.is_valid
+    rows = await exports.payment_lines(tenancy, start, end, payer) if form.is_valid else []
+    return page(request, "agreements/payments.html", status_code=200 if valid else 422, form=form,
+                report_form=report_form, rows=rows, payer=payer, payers=await exports.payers(tenancy),
+                format_options=csvexport.dialect_options(), entry_status_labels=rules.ENTRY_STATUS_LABELS,
+                **LABELS)
 
 
-def _csv_response(content: str, filename: str) -> Response:
-    return Response(content="\ufeff" + content, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "private, no-store"})
+def _report_form() -> Form:
+    """The yearly report's form: last year, whose report is due before 1 February."""
+    form = Form()
+    form.values.update(year=str(today().year - 1), report_format=csvexport.DEFAULT_DIALECT)
+    return form
+
+
+@get("/payments", guards=[MANAGERS])
+async def payments(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
+    return await _payments_page(request, tenancy, _query_form(request), _report_form())
 
 
 @get("/payments/export.csv", guards=[MANAGERS])
-async def payments_csv(request: Request, tenancy: NamedDependency[TenantScope]) -> Response:
+async def payments_csv(request: Request, tenancy: NamedDependency[TenantScope]) -> Template | Response:
     form = _query_form(request)
     start, end = _period(form)
+    dialect = csvexport.read_dialect(form)
     if not form.is_valid:
-        start, end = end, end
-    rows = await exports.approved_payments(tenancy, start, end, form.raw("payer"))
-    return _csv_response(exports.payments_csv(rows), f"betalingen-{start}-{end}.csv")
+        return await _payments_page(request, tenancy, form, _report_form())
+    rows = await exports.payment_lines(tenancy, start, end, form.raw("payer"))
+    return csvexport.csv_response(exports.payments_csv(rows, dialect), f"betalingen-{start}-{end}.csv")
 
 
 @get("/payments/reportable.csv", guards=[MANAGERS])
-async def reportable_csv(request: Request, tenancy: NamedDependency[TenantScope]) -> Response:
-    year = _year(_query_form(request))
-    return _csv_response(await exports.reportable_csv(tenancy, year), f"opgaaf-{year}.csv")
+async def reportable_csv(request: Request, tenancy: NamedDependency[TenantScope]) -> Template | Response:
+    form = _query_form(request)
+    year = _report_year(form)
+    dialect = csvexport.read_dialect(form, "report_format")
+    if not form.is_valid:
+        return await _payments_page(request, tenancy, Form(), form)
+    return csvexport.csv_response(await exports.reportable_csv(tenancy, year, dialect), f"opgaaf-{year}.csv")
 
 
 def _statement_page(request: Request, name: str, statement: dict, url: str) -> Template:

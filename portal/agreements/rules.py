@@ -92,8 +92,28 @@ CLAIM_STATUS_LABELS = {"submitted": N_("waiting for approval"), "approved": N_("
 CLAIM_TRANSITIONS = {"submitted": ("approved", "rejected"), "approved": (), "rejected": ()}
 MAX_CLAIM_HOURS = Decimal("24")  # in one day
 MAX_EXPENSE = Decimal("2000")
+MAX_CLAIM_AMOUNT = MAX_RATE * MAX_CLAIM_HOURS  # the most one entry can be worth
+# The state of an entry for finance: an approved entry is paid once its agreement is paid.
+ENTRY_STATUS_LABELS = {"submitted": N_("waiting for approval"), "approved": N_("approved"), "paid": N_("paid")}
 MAX_RECEIPT_BYTES = 5 * 1024 * 1024
 RECEIPT_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+
+
+def entry_status(claim_status: str, agreement_status: str) -> str:
+    return "paid" if claim_status == "approved" and agreement_status == "paid" else claim_status
+
+
+def claim_amount(kind: str, unit: str, rate, hours, expense, *, fixed_amount_paid: bool) -> Decimal:
+    """What approving an entry pays: an expense its amount; hours their rate per hour, or the
+    fixed amount for the round once (``fixed_amount_paid``: hours of the agreement were approved
+    before)."""
+    if kind == "expense":
+        return caps.money(expense)
+    if unit == "hour":
+        return caps.money(Decimal(str(rate)) * Decimal(str(hours)))
+    if unit == "round" and not fixed_amount_paid:
+        return caps.money(rate)
+    return caps.money(0)
 
 
 def detected_receipt_type(data: bytes) -> str | None:

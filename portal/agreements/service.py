@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from portal.accounts.tables import Membership, User
 from portal.agreements import caps
@@ -24,13 +25,14 @@ from portal.agreements.rules import (
     unit_of,
 )
 from portal.agreements.tables import OwnershipAgreement, PaymentAgreement, RoundTerms
-from portal.agreements.terms import TERM_FIELDS, cap_table_of, default_terms
+from portal.agreements.terms import TERM_FIELDS, cap_table_of, default_terms, format_money
 from portal.core import audit
 from portal.core.database import engine
 from portal.core.i18n import _
 from portal.core.states import TransitionError, check_transition
 from portal.core.tenancy import TenantScope
 from portal.deliberation.service import POSTING_CHECKS
+from portal.panels.rules import AGE_BAND_LABELS
 from portal.panels.service import MEMBERSHIP_ACTIVATED_HOOKS, active_members_of_panels
 from portal.panels.tables import Panel, PanelMembership
 from portal.privacy.tables import PersonalDetails
@@ -42,6 +44,7 @@ from portal.rounds.service import (
     today,
 )
 from portal.rounds.tables import ConsultationRound, RoundPanel
+from portal.rounds.warnings import ROUND_WARNING_CHECKS
 
 PAYMENT_TERM_FIELDS = ("basis", "payer", "rate", "planned_hours", "vat_invoice")
 OWNERSHIP_TERM_FIELDS = ("owner", "licence", "attribution", "review_edits", "withdrawal_terms")
@@ -88,6 +91,18 @@ def age_of(birth: date | None, age_band: str, day: date) -> int:
     return caps.age_on(birth, day) if birth else AGE_FOR_BAND.get(age_band, caps.ADULT_RATE_AGE)
 
 
+async def agreement_age(scope: TenantScope, agreement: PaymentAgreement, day: date) -> int:
+    """The member's age on ``day``: from their date of birth, else the age band of the agreement
+    (or, for an agreement without one, of their panel membership)."""
+    births = await birth_dates(scope, [agreement.user])
+    band = agreement.age_band
+    if not band and agreement.panel:
+        membership = await scope.objects(PanelMembership).where(
+            (PanelMembership.panel == agreement.panel) & (PanelMembership.user == agreement.user)).first()
+        band = membership.age_band if membership else ""
+    return age_of(births.get(agreement.user), band, day)
+
+
 # --- terms ------------------------------------------------------------------------------------
 
 
@@ -128,30 +143,85 @@ async def save_round_terms(scope: TenantScope, round_: ConsultationRound, values
         return await propose_agreements(scope, round_, actor)
 
 
-def _agreement_terms(terms: dict, age: int, day: date, table) -> dict:
-    """The terms for one member: an under-21 member's hourly rate is capped at their cap."""
-    values = dict(terms)
-    if CAPPED_BASES.get(values["basis"]) == caps.HOURLY:
-        limit = caps.hourly_rate_allowed(values["rate"], day, age, table)
-        values["rate"] = limit if limit is not None else values["rate"]
-    return values
+def term_check(terms: dict, age: int, day: date, table) -> caps.TermCheck | None:
+    """The terms against the caps of a member of ``age`` on the activity ``day``; None for a
+    basis outside the volunteer regime, or a year without known caps (approval then asks the
+    administrator to add them)."""
+    kind = CAPPED_BASES.get(terms["basis"])
+    if kind is None:
+        return None
+    try:
+        return caps.check_terms(kind, terms["rate"], terms["planned_hours"], age, day, table)
+    except caps.UnknownYear:
+        return None
 
 
-async def _member_terms(scope: TenantScope, round_: ConsultationRound, members: list[dict]) -> list[tuple[dict, dict]]:
-    """(member, terms) for each member: the round's terms, or the defaults of their panel kind."""
-    saved = await round_terms(scope, round_.id)
-    kinds = {row["id"]: row["kind"] for row in await scope.select(Panel, Panel.id, Panel.kind).where(
-        Panel.id.is_in([m["panel_id"] for m in members] or [0]))}
+def _agreement_terms(terms: dict, check: caps.TermCheck | None) -> dict:
+    """The terms for one member: a rate above their hourly cap becomes the cap (under 21 it is
+    lower), so that no agreement carries a rate the caps forbid."""
+    return {**terms, "rate": check.rate} if check is not None else dict(terms)
+
+
+async def _checked_terms(scope: TenantScope, round_: ConsultationRound, members: list[dict],
+                         terms: dict | None = None) -> list[tuple[dict, dict, caps.TermCheck | None]]:
+    """(member, terms, check) for each member: ``terms``, else the round's terms, else the
+    defaults of their panel kind, checked against the caps of their age on the activity day
+    (the member's ``age_band`` then follows their date of birth when known). Three queries."""
+    saved = await round_terms(scope, round_.id) if terms is None else None
+    if saved is not None:
+        terms = {name: getattr(saved, name) for name in TERM_FIELDS}
+    kinds = {} if terms is not None else {row["id"]: row["kind"] for row in await scope.select(
+        Panel, Panel.id, Panel.kind).where(Panel.id.is_in([m["panel_id"] for m in members] or [0]))}
     births = await birth_dates(scope, [m["user_id"] for m in members])
     day, table = activity_day(round_), cap_table_of(scope.tenant)
     result = []
     for member in members:
-        base = ({name: getattr(saved, name) for name in TERM_FIELDS} if saved
-                else default_terms(scope.tenant, kinds.get(member["panel_id"], "mixed")))
+        base = terms or default_terms(scope.tenant, kinds.get(member["panel_id"], "mixed"))
         age = age_of(births.get(member["user_id"]), member["age_band"], day)
         member = {**member, "age_band": age_band_for(age) if member["user_id"] in births else member["age_band"]}
-        result.append((member, _agreement_terms(base, age, day, table)))
+        result.append((member, base, term_check(base, age, day, table)))
     return result
+
+
+async def _member_terms(scope: TenantScope, round_: ConsultationRound, members: list[dict]) -> list[tuple[dict, dict]]:
+    """(member, terms) for each member, as proposed to them (see ``_checked_terms``)."""
+    return [(member, _agreement_terms(base, check))
+            for member, base, check in await _checked_terms(scope, round_, members)]
+
+
+class TermExcess(NamedTuple):
+    """A cap the terms exceed for a member: their display name and age band (never the date of
+    birth), and the cap with the excess (an hourly cap per hour)."""
+
+    display_name: str
+    age_band: str
+    use: caps.CapUse
+
+
+def _one_per_person(members: list[dict]) -> list[dict]:
+    """Each person once, in their first panel (they get one agreement per round)."""
+    people: dict[int, dict] = {}
+    for member in members:
+        people.setdefault(member["user_id"], member)
+    return list(people.values())
+
+
+async def terms_above_caps(scope: TenantScope, round_: ConsultationRound, terms: dict | None = None,
+                           members: list[dict] | None = None) -> list[TermExcess]:
+    """Every cap ``terms`` (else the terms each member is proposed) exceed for a member of the
+    round, by name. A constant number of queries."""
+    if members is None:
+        members = await active_members_of_panels(scope, await invited_panel_ids(scope, round_.id))
+    members = _one_per_person(members)
+    excesses = [TermExcess(member["display_name"] or _("Former participant"), member["age_band"], use)
+                for member, _terms, check in await _checked_terms(scope, round_, members, terms)
+                if check is not None for use in check.exceeded]
+    return sorted(excesses, key=lambda excess: excess.display_name.casefold())
+
+
+def names_over_caps(excesses: list[TermExcess]) -> str:
+    """The members of ``excesses``, each once, for a message."""
+    return ", ".join(sorted({excess.display_name for excess in excesses}, key=str.casefold))
 
 
 async def propose_agreements(scope: TenantScope, round_: ConsultationRound, actor: User | None,
@@ -215,6 +285,8 @@ async def propose_to_member(scope: TenantScope, payment: PaymentAgreement, value
         raise TransitionError(_("The member has accepted both agreements. Withdraw the payment agreement "
                                 "to make a new one."))
     round_ = await scope.get(ConsultationRound, payment.round)
+    day = activity_day(round_)
+    _check_member_rate(values, await agreement_age(scope, payment, day), day, cap_table_of(scope.tenant))
     member = {"user_id": payment.user, "panel_id": payment.panel}
     payment_values = {name: values[name] for name in PAYMENT_TERM_FIELDS}
     payment_values["unit"] = unit_of(values["basis"])
@@ -223,6 +295,18 @@ async def propose_to_member(scope: TenantScope, payment: PaymentAgreement, value
         if ownership is not None:
             await _propose(scope, OwnershipAgreement, ownership, round_, member,
                            {name: values[name] for name in OWNERSHIP_TERM_FIELDS}, actor, "ownership_agreement")
+
+
+def _check_member_rate(values: dict, age: int, day: date, table) -> None:
+    """Terms for one member may not carry a rate above their own hourly cap."""
+    check = term_check(values, age, day, table)
+    for use in check.exceeded if check is not None else ():
+        if use.cap == caps.HOURLY_CAP:
+            raise AgreementError(_(
+                "On the activity date this member is in the age group %(band)s, with a volunteer allowance cap "
+                "of %(cap)s an hour. This rate is %(excess)s above it: choose at most %(cap)s.",
+                band=_(AGE_BAND_LABELS[age_band_for(age)]), cap=format_money(use.limit),
+                excess=format_money(use.excess)), "rate")
 
 
 async def member_terms(scope: TenantScope, payment: PaymentAgreement) -> dict:
@@ -433,6 +517,17 @@ async def agreements_section(scope: TenantScope, user_id: int) -> dict:
     return {"agreements_to_answer": waiting, "guardian_needed": guardian_needed}
 
 
+async def terms_warning(scope: TenantScope, round_: ConsultationRound, members: list[dict]) -> list[str]:
+    """The rounds feature's ``ROUND_WARNING_CHECKS``: who the terms exceed a cap for, so that the
+    officer sees it before sending the round as well as on the terms page."""
+    excesses = await terms_above_caps(scope, round_, members=members)
+    if not excesses:
+        return []
+    return [_("The payment terms are above a volunteer allowance cap for %(names)s. A rate above a member's "
+              "hourly cap is proposed to them as the cap; the terms page shows each cap and by how much.",
+              names=names_over_caps(excesses))]
+
+
 def personal_story(round_: ConsultationRound) -> bool:
     return round_.need == PERSONAL_STORY_NEED
 
@@ -440,4 +535,5 @@ def personal_story(round_: ConsultationRound) -> bool:
 
 ROUND_SENT_HOOKS.append(propose_on_send)
 MEMBERSHIP_ACTIVATED_HOOKS.append(propose_on_activation)
+ROUND_WARNING_CHECKS.append(terms_warning)
 POSTING_CHECKS.append(posting_check)

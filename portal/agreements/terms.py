@@ -134,12 +134,8 @@ def read_terms(form: Form, *, activity_day: date, need: str, table) -> dict:
         "withdrawal_terms": form.text("withdrawal_terms", _("Withdrawal terms"), max_length=2000),
     }
     values["rate"] = caps.money(values["rate"])
-    if CAPPED_BASES.get(basis) == caps.HOURLY and "rate" not in form.errors:
-        limit = caps.hourly_rate_allowed(values["rate"], activity_day, caps.ADULT_RATE_AGE, table)
-        if limit is not None:
-            form.add_error("rate", _(
-                "This rate is above the volunteer allowance cap of %(cap)s an hour in %(year)s. "
-                "Choose at most %(cap)s, or a freelance fee.", cap=format_money(limit), year=activity_day.year))
+    if CAPPED_BASES.get(basis) and "rate" not in form.errors:
+        _refuse_above_every_cap(form, CAPPED_BASES[basis], values, activity_day, table)
     licence = values["licence"]
     if licence in OPEN_LICENCES and need == PERSONAL_STORY_NEED:
         form.add_error("licence", _("This round asks for a personal story. A personal story is never "
@@ -149,6 +145,28 @@ def read_terms(form: Form, *, activity_day: date, need: str, table) -> dict:
                                     "Tick the box to confirm that this is intended."))
     form.raw("confirm_open_licence")
     return values
+
+
+def _refuse_above_every_cap(form: Form, kind: str, values: dict, day: date, table) -> None:
+    """Refuse terms no member could be paid: a rate above the adult hourly cap, or a fixed
+    amount (paid at once) above the monthly cap. Other excesses depend on the member (age) or on
+    how the hours are spread: the terms page shows them per member."""
+    try:
+        check = caps.check_terms(kind, values["rate"], values["planned_hours"], caps.ADULT_RATE_AGE, day, table)
+    except caps.UnknownYear:
+        form.add_error("rate", _("No volunteer allowance caps are known for %(year)s. Ask the administrator "
+                                 "to add them to the tenant settings.", year=day.year))
+        return
+    for use in check.exceeded:
+        if use.cap == caps.HOURLY_CAP:
+            form.add_error("rate", _(
+                "This rate is above the volunteer allowance cap of %(cap)s an hour in %(year)s. "
+                "Choose at most %(cap)s, or a freelance fee.", cap=format_money(use.limit), year=day.year))
+        elif kind != caps.HOURLY and use.cap == caps.MONTHLY_CAP:
+            form.add_error("rate", _(
+                "This amount is above the volunteer allowance cap of %(cap)s a month in %(year)s, so it "
+                "could never be approved. Choose at most %(cap)s, or a basis outside the volunteer allowance.",
+                cap=format_money(use.limit), year=day.year))
 
 
 def format_money(amount) -> str:

@@ -22,6 +22,9 @@ from portal.rounds.service import (
 from portal.rounds.tables import ConsultationRound, RoundPanel
 
 MINIMUM_EXPERTS = 2
+# Warnings other features add to a round's: ``async (scope, round_, members) -> list[str]``, with
+# the active members of the invited panels as ``active_members_of_panels`` gives them.
+ROUND_WARNING_CHECKS: list = []
 
 
 async def stage_warnings(scope: TenantScope, stage: Stage) -> list[str]:
@@ -67,6 +70,8 @@ async def round_warnings(scope: TenantScope, round_: ConsultationRound) -> list[
         warnings.append(
             _("%(name)s has no support contact. Every active member needs a named support contact.", name=name)
         )
+    for check in ROUND_WARNING_CHECKS:
+        warnings.extend(await check(scope, round_, members))
     return warnings
 
 

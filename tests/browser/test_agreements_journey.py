@@ -3,7 +3,10 @@
 An officer invites a 15-year-old to the youth panel; the member accepts the invitation but is not
 active until their guardian confirms by email. The officer sends a round with terms; the member
 accepts both agreements and logs hours; the officer approves them and the payments CSV shows the
-amount (the under-21 rate); the member downloads their data.
+amount (the under-21 rate), in both formats; the member downloads their data.
+
+And on a phone and a desktop screen: the officer checks terms above the under-21 cap for the demo
+round and sees which members they exceed and by how much, before and after saving.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import datetime
 import io
 import zipfile
 
+import pytest
 from playwright.sync_api import expect
 
 from portal.core.tenancy import TenantScope
 from portal.cycles.tables import Stage
+from portal.demo import ROUND as DEMO_ROUND
 from portal.panels.tables import Panel, PanelMembership
+from portal.rounds.tables import ConsultationRound
 from portal.tenants.tables import Tenant
 from tests.browser.conftest import log_in, settle
 from tests.browser.test_rounds_journey import emails_to, switch_to_english
@@ -129,9 +135,13 @@ def test_terms_guardian_hours_approval_csv_and_my_data(new_page):
     officer.get_by_role("link", name="Payments").click()
     expect(officer.get_by_role("table")).to_contain_text("6.80")
     with officer.expect_download() as download:
-        officer.get_by_role("link", name="Download as CSV").click()
+        officer.get_by_role("button", name="Download as CSV").click()
     csv = open(download.value.path(), encoding="utf-8-sig").read()
-    assert "Kim de Vries" in csv and "6.80" in csv
+    assert "Kim de Vries" in csv and ";6,80;" in csv  # the Dutch spreadsheet format, the default
+    officer.get_by_role("group", name="File format of the download").get_by_label("Plain CSV: commas, decimal point").check()
+    with officer.expect_download() as download:
+        officer.get_by_role("button", name="Download as CSV").click()
+    assert ",6.80," in open(download.value.path(), encoding="utf-8").read()
 
     # The member downloads their data.
     young.goto("/t/voorbeeldstad/privacy")
@@ -140,3 +150,48 @@ def test_terms_guardian_hours_approval_csv_and_my_data(new_page):
     archive = zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read()))
     assert {"mijn-gegevens.json", "mijn-gegevens.html"} <= set(archive.namelist())
     assert YOUNG in archive.read("mijn-gegevens.json").decode()
+
+
+def _demo_round_id() -> int:
+    async def find():
+        tenant = await Tenant.objects().get(Tenant.slug == "voorbeeldstad")
+        round_ = await TenantScope(tenant).objects(ConsultationRound).where(
+            ConsultationRound.title == DEMO_ROUND["title"]).first()
+        return round_.id
+
+    return run_sync(find())
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_terms_above_the_under_21_cap_name_the_members_and_the_excess(new_page, width):
+    officer = new_page()
+    officer.set_viewport_size({"width": width, "height": 900})
+    switch_to_english(officer)
+    log_in(officer, "beleid@voorbeeldstad.example")
+    round_id = _demo_round_id()
+
+    # The demo round goes to the parents (5.75 an hour) and the young people (their own 3.40).
+    officer.goto(f"/t/voorbeeldstad/rounds/{round_id}/terms")
+    expect(officer.locator("#field-rate")).to_have_value("5.75")
+    expect(officer.get_by_role("table", name="Terms above the caps, per member")).to_have_count(0)
+    officer.get_by_role("button", name="Check against the caps without saving").click()
+    table = officer.get_by_role("table", name="Terms above the caps, per member")
+    for name, age_group in (("Sky", "18 to 20"), ("Noor", "16 or 17")):
+        row = table.get_by_role("row").filter(has_text=name)
+        expect(row).to_contain_text(age_group)
+        expect(row).to_contain_text("€3.40 an hour")
+        expect(row).to_contain_text("€2.35 an hour")
+    expect(table).not_to_contain_text("Moeder van twee")
+    expect(officer.get_by_text("Nothing has been saved yet.").first).to_be_visible()
+    # Nothing in the page's content (the stacked table included) reaches past the screen's edge.
+    assert officer.evaluate("Math.max(...[...document.querySelectorAll('main *')].map("
+                            "e => e.getBoundingClientRect().right))") <= width
+
+    # Saved: the officer is told, and the round's agreements page keeps the table.
+    officer.get_by_role("button", name="Save and propose the terms").click()
+    expect(officer.get_by_role("status").first).to_contain_text(
+        "The terms are above a volunteer allowance cap for Noor, Sky: see the table.")
+    expect(officer.get_by_role("table", name="Terms above the caps, per member")).to_contain_text("€2.35 an hour")
+    officer.get_by_role("link", name="Back to the round").click()
+    expect(officer.get_by_role("region", name="Points of attention")).to_contain_text(
+        "The payment terms are above a volunteer allowance cap for Noor, Sky.")
