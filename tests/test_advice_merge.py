@@ -4,6 +4,7 @@ through HTTP (the conflict page, the merged save, bad input)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -116,17 +117,19 @@ async def open_page(scope: TenantScope, advice_id: int) -> dict:
     return documents.document_form(advice, await documents.items_of(scope, advice_id)).values
 
 
-async def save(scope: TenantScope, advice_id: int, writer: Writer, access: AdviceAccess) -> None:
+async def save(scope: TenantScope, advice_id: int, writer: Writer, access: AdviceAccess) -> str:
+    """Send the writer's page: "saved", "merged", or "conflict" (their page is then the
+    conflict page)."""
     form = Form(writer.values)
     values = documents.parse_document_form(form)
     assert form.is_valid, form.errors
     try:
         saved = await documents.save_document(scope, await scope.get(Advice, advice_id), values, access, writer.user)
-        writer.values = None
-        event("merged" if saved.others else "saved")
     except documents.DocumentConflict as conflict:
-        writer.values = documents.merge_form(conflict).values  # the conflict page
-        event("conflict")
+        writer.values = documents.merge_form(conflict).values
+        return "conflict"
+    writer.values = None
+    return "merged" if saved.others else "saved"
 
 
 async def every_version(scope: TenantScope, advice_id: int) -> list[list[dict]]:
@@ -150,7 +153,7 @@ async def test_after_any_sequence_of_concurrent_saves_every_item_is_kept_or_was_
         if writer.values is None:
             writer.values = await open_page(scope, advice.id)
         writer.values = edit(writer.values, data, letting_go)
-        await save(scope, advice.id, writer, access)
+        event(await save(scope, advice.id, writer, access))
         if writer.values is None and data.draw(st.booleans()):
             writer.values = await open_page(scope, advice.id)
     versions = await every_version(scope, advice.id)
@@ -163,6 +166,22 @@ async def test_after_any_sequence_of_concurrent_saves_every_item_is_kept_or_was_
     stored = await documents.items_of(scope, advice.id)
     assert [(item_key(item.key, item.position), item.title) for item in stored] == [
         (item["key"], item["title"]) for item in versions[-1]]
+
+
+async def test_two_saves_at_the_same_moment_wait_for_each_other_and_are_merged(world):
+    scope = world["scope"]
+    advice = await new_draft(world)
+    access = AdviceAccess(can_read=True, member_panel_ids=frozenset({world["parents"].id}))
+    pages = [await open_page(scope, advice.id) for _member in (1, 2)]
+    pages[0].update({"item-3-title": "Nazorg", "item-3-recommendation": "Bel na drie maanden."})
+    pages[1]["item-1-recommendation"] = "Hooguit vier weken."
+    writers = [Writer(user, values) for user, values in zip(world["members"], pages, strict=False)]
+    outcomes = await asyncio.gather(*(save(scope, advice.id, writer, access) for writer in writers))
+    assert sorted(outcomes) == ["merged", "saved"]
+    items = await documents.items_of(scope, advice.id)
+    assert [item.recommendation for item in items] == [
+        "Hooguit vier weken.", "Doe dit: Vaste contactpersoon.", "Bel na drie maanden."]
+    assert (await scope.get(Advice, advice.id)).version == 3
 
 
 # --- through HTTP ------------------------------------------------------------------------------
