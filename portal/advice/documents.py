@@ -134,12 +134,12 @@ def _block_items(form: Form, number: int) -> list[dict]:
     if not form.raw(prefix + "conflict").strip():
         item = _item_fields(form, prefix, number)
         return [{"key": key, **item}] if item else []
-    mine, theirs = ({"key": key, **fields} if (fields := _item_fields(form, f"{prefix}{side}-", number)) else None
-                    for side in ("mine", "theirs"))
+    sides = [_item_fields(form, f"{prefix}{side}-", number) for side in ("mine", "theirs")]
+    mine, theirs = ({"key": key, **texts} if texts else None for texts in sides)
     choices = conflict_choices(mine is not None, theirs is not None)
-    choice = form.raw(prefix + "choice").strip()
     if not choices:
         return []
+    choice = form.raw(prefix + "choice").strip()
     if choice not in choices:
         form.add_error(prefix + "choice", _("Choose what to keep of item %(number)s.", number=number))
         return []
