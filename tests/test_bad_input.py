@@ -20,6 +20,9 @@ FIELD_NAMES = (
     "policy_domain owner inline"
     " round panel stage version item_count item-1-title item-1-recommendation choice reasoning based_on"
     " decision usage progress body answer comment kind reference decided_on url cycle"
+    # After a conflict between two saves of advice.
+    " item-1-key item-1-conflict item-1-choice item-1-mine-title item-1-theirs-title title-conflict title-choice"
+    " title-mine title-theirs"
 ).split()
 # Agreements and privacy forms.
 FIELD_NAMES += (

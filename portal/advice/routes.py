@@ -13,9 +13,15 @@ from portal.accounts.roles import PANEL_MEMBER
 from portal.advice import documents, notify
 from portal.advice import privacy as _privacy_parts  # noqa: F401 (registers export, erasure, withdrawal)
 from portal.advice.access import AdviceAccess, get_advice_and_access
-from portal.advice.documents import AdviceConflict, AdviceError
+from portal.advice.documents import AdviceError, DocumentConflict
 from portal.advice.overview import advice_list, advice_page
-from portal.advice.rules import ADVICE_STATUS_LABELS, MAX_ITEMS, RESPONSE_STATUS_LABELS, VOTE_LABELS
+from portal.advice.rules import (
+    ADVICE_STATUS_LABELS,
+    CONFLICT_CHOICE_LABELS,
+    MERGE_NOTE_LABELS,
+    RESPONSE_STATUS_LABELS,
+    VOTE_LABELS,
+)
 from portal.advice.tables import Advice, AdviceVersion
 from portal.agreements.privacy import FORMER_PARTICIPANT
 from portal.core.context import flash
@@ -120,12 +126,17 @@ async def show_advice(request: Request, tenancy: NamedDependency[TenantScope], a
     return await _advice_page(request, tenancy, advice, access)
 
 
-def _edit_page(request: Request, advice: Advice, form: Form, *, status_code: int = 200,
-               problem: str | None = None) -> Template:
-    # The blocks the person sent (their text is kept), at least one to write in.
-    count = max(1, int(form.values.get("item_count") or 1))
+async def _edit_page(request: Request, tenancy: TenantScope, advice: Advice, form: Form, *,
+                     status_code: int = 200, problem: str | None = None) -> Template:
+    """The edit form with the person's text kept; after a conflict, both sides' texts of each
+    conflicting item, the other side labelled with the version and who saved it."""
+    blocks = documents.form_blocks(form)
+    other_version = None
+    if form.values.get("title-conflict") or any(block["conflict"] for block in blocks):
+        number = int(form.values["version"])
+        other_version = {"number": number, "author": await documents.version_author(tenancy, advice.id, number)}
     return page(request, "advice/edit.html", status_code=status_code, advice=advice, form=form,
-                problem=problem, item_numbers=range(1, min(count, MAX_ITEMS + 1) + 1))
+                problem=problem, blocks=blocks, other_version=other_version, choice_labels=CONFLICT_CHOICE_LABELS)
 
 
 @get("/advice/{advice_id:int}/edit", guards=[MEMBERS])
@@ -136,7 +147,19 @@ async def edit_advice_form(request: Request, tenancy: NamedDependency[TenantScop
         return await _advice_page(request, tenancy, advice, access, status_code=409, problem=_(
             "This advice can only be changed by its panel while it is a draft."))
     form = documents.document_form(advice, await documents.items_of(tenancy, advice.id))
-    return _edit_page(request, advice, form)
+    return await _edit_page(request, tenancy, advice, form)
+
+
+def _saved_message(saved: documents.SavedDocument) -> str:
+    number = saved.version.number
+    if not saved.combined:
+        return _("The advice has been saved as version %(number)s.", number=number)
+    return _(
+        "%(names)s saved the advice while you were writing. Your changes have been combined with theirs "
+        "(%(changes)s) and saved as version %(number)s.",
+        names=", ".join(saved.others), number=number,
+        changes="; ".join(_(MERGE_NOTE_LABELS[note.kind], title=note.title) for note in saved.combined),
+    )
 
 
 @post("/advice/{advice_id:int}/edit", guards=[MEMBERS])
@@ -146,17 +169,17 @@ async def edit_advice(request: Request, tenancy: NamedDependency[TenantScope],
     form = await read_form(request)
     values = documents.parse_document_form(form)
     if not form.is_valid:
-        return _edit_page(request, advice, form, status_code=422)
+        return await _edit_page(request, tenancy, advice, form, status_code=422)
     try:
-        await documents.save_document(tenancy, advice, values, access, request_context(request).user)
-    except AdviceConflict as error:
-        # Keep the person's text; their next save builds on the version that was saved first.
+        saved = await documents.save_document(tenancy, advice, values, access, request_context(request).user)
+    except DocumentConflict as conflict:
+        # The merged document, based on the latest version: the next save starts from there.
         fresh = await tenancy.get(Advice, advice.id)
-        form.values["version"] = str(fresh.version)
-        return _edit_page(request, fresh, form, status_code=409, problem=str(error))
+        return await _edit_page(request, tenancy, fresh, documents.merge_form(conflict), status_code=409,
+                                problem=str(conflict))
     except AdviceError as error:
         return await _advice_page(request, tenancy, advice, access, status_code=409, problem=str(error))
-    flash(request.scope, _("The advice has been saved as version %(number)s.", number=advice.version))
+    flash(request.scope, _saved_message(saved))
     return see_other(advice_url(tenancy, advice.id))
 
 

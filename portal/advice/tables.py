@@ -52,11 +52,15 @@ class Advice(TenantOwned, Table):
 class AdviceItem(TenantOwned, Table):
     """One recommendation in an advice document.
 
-    ``response_status`` and ``responded_at`` repeat the latest published response (and the first
-    publication), so that lists and the council overview need no query per item.
+    ``key`` names the item across versions (also in ``AdviceVersion.items``), so that two saves
+    at once can be merged per item; empty for items saved before keys existed (see
+    ``rules.item_key``). ``response_status`` and ``responded_at`` repeat the latest published
+    response (and the first publication), so that lists and the council overview need no query
+    per item.
     """
 
     advice = ForeignKey(references=Advice, null=False, index=True, on_delete=OnDelete.cascade)
+    key = Varchar(length=16, default="")
     position = Integer()
     title = Varchar(length=200)
     recommendation = Text()
@@ -66,7 +70,8 @@ class AdviceItem(TenantOwned, Table):
 
 
 class AdviceVersion(TenantOwned, Table):
-    """Every save of an advice document, never changed: the title and the items as JSON."""
+    """Every save of an advice document, never changed: the title and the items as JSON (a list
+    of {key, title, recommendation, rationale}; versions saved before keys existed have none)."""
 
     advice = ForeignKey(references=Advice, null=False, index=True, on_delete=OnDelete.cascade)
     number = Integer()
