@@ -70,6 +70,7 @@ async def _new_page(request: Request, tenancy: TenantScope, round_: Consultation
     ctx = request_context(request)
     return page(
         request, "advice/new.html", status_code=status_code, form=form, round=round_, problem=problem,
+        refusal=await documents.writing_refusal(tenancy, round_, ctx.user),
         panels=await documents.panel_choices(tenancy, ctx, round_),
         stages=await documents.open_stages(tenancy) if round_ is None else [],
     )
@@ -121,11 +122,11 @@ async def show_advice(request: Request, tenancy: NamedDependency[TenantScope], a
 
 
 def _edit_page(request: Request, advice: Advice, form: Form, *, status_code: int = 200,
-               problem: str | None = None) -> Template:
+               problem: str | None = None, refusal: str | None = None) -> Template:
     # The blocks the person sent (their text is kept), at least one to write in.
     count = max(1, int(form.values.get("item_count") or 1))
     return page(request, "advice/edit.html", status_code=status_code, advice=advice, form=form,
-                problem=problem, item_numbers=range(1, min(count, MAX_ITEMS + 1) + 1))
+                problem=problem, refusal=refusal, item_numbers=range(1, min(count, MAX_ITEMS + 1) + 1))
 
 
 @get("/advice/{advice_id:int}/edit", guards=[MEMBERS])
@@ -136,7 +137,9 @@ async def edit_advice_form(request: Request, tenancy: NamedDependency[TenantScop
         return await _advice_page(request, tenancy, advice, access, status_code=409, problem=_(
             "This advice can only be changed by its panel while it is a draft."))
     form = documents.document_form(advice, await documents.items_of(tenancy, advice.id))
-    return _edit_page(request, advice, form)
+    round_ = await tenancy.get_or_none(ConsultationRound, advice.round) if advice.round else None
+    return _edit_page(request, advice, form,
+                      refusal=await documents.writing_refusal(tenancy, round_, request_context(request).user))
 
 
 @post("/advice/{advice_id:int}/edit", guards=[MEMBERS])
