@@ -225,8 +225,11 @@ async def confirm_guardian(scope: TenantScope, request: GuardianRequest | None) 
 async def guardian_status(scope: TenantScope, user_id: int) -> dict:
     latest = await scope.objects(GuardianRequest).where(GuardianRequest.user == user_id).order_by(
         GuardianRequest.id, ascending=False).first()
+    consents = await active_consents(scope, user_id)
+    # Confirmed while the guardian's consent to processing lived experience stands: once it is
+    # withdrawn, the guardian is asked again.
     return {"required": await is_under_guardian_age(scope, user_id),
-            "confirmed": await has_guardian_consent(scope, user_id), "latest": latest}
+            "confirmed": GUARDIAN_CONSENT in consents and EXPERIENCE_CONSENT in consents, "latest": latest}
 
 
 async def activation_hold(scope: TenantScope, membership: PanelMembership, user: User) -> str | None:
