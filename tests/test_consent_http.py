@@ -140,7 +140,7 @@ async def world(client):
     step (none), their thread with a post and a poll, draft advice, advice being adopted and
     submitted advice with a published response."""
     tenant = await make_tenant("alpha")
-    officer = await make_user("beleid@alpha.example", tenant=tenant, roles=("policy_officer",))
+    await make_user("beleid@alpha.example", tenant=tenant, roles=("policy_officer",))
     stage = await build_stage(tenant)
     parents = await build_panel(tenant, "Ouderpanel")
     consented = await build_panel_member(tenant, parents, "ouder@alpha.example", display_name="Moeder")

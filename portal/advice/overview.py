@@ -27,7 +27,6 @@ from portal.advice.rules import (
     RESPONSE_STATUSES,
     is_overdue,
 )
-from portal.agreements.privacy import FORMER_PARTICIPANT, public_attributions
 from portal.advice.tables import (
     AdoptionVote,
     Advice,
@@ -40,6 +39,7 @@ from portal.advice.tables import (
     OutcomeUpdate,
     ResponseVersion,
 )
+from portal.agreements.privacy import FORMER_PARTICIPANT, public_attributions
 from portal.core.audit import AuditEntry
 from portal.core.context import RequestContext
 from portal.core.i18n import N_, _

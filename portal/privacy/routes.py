@@ -97,9 +97,9 @@ async def change_consent(request: Request, tenancy: NamedDependency[TenantScope]
             flash(request.scope, _("Your consent has been recorded."))
         else:
             await service.withdraw_consent(tenancy, user, kind)
-            flash(request.scope, _("Your consent has been withdrawn."))
-            if kind == EXPERIENCE_CONSENT:
+            if kind == EXPERIENCE_CONSENT:  # that page says so itself, and what it means
                 return see_other(_withdrawn_url(tenancy))
+            flash(request.scope, _("Your consent has been withdrawn."))
     except service.PrivacyError as error:
         flash(request.scope, str(error))
     return see_other(_privacy_url(tenancy))
