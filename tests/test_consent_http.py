@@ -318,6 +318,25 @@ async def test_the_guardian_gives_the_experience_consent_for_a_member_under_16(c
     assert posted.status_code == 303
 
 
+async def test_at_16_the_members_own_consent_takes_over_from_the_guardians(client):
+    from datetime import date
+
+    tenant = await make_tenant("alpha")
+    scope = TenantScope(tenant)
+    member = await build_panel_member(tenant, await build_panel(tenant, "Jongerenpanel", "youth"),
+                                      "jong@alpha.example", consent=False)
+    await privacy.save_details(scope, member, date.today() - timedelta(days=365 * 15), "")
+    for kind in ("guardian", "experience"):
+        await scope.new(Consent, user=member.id, kind=kind, given_by="guardian", text_version="2026-1").save()
+    with pytest.raises(privacy.PrivacyError):
+        await privacy.give_consent(scope, member, "experience")  # under 16: the guardian's to give
+    await privacy.save_details(scope, member, date.today() - timedelta(days=365 * 16 + 5), "")
+    await privacy.give_consent(scope, member, "experience")
+    experience = await scope.objects(Consent).where(Consent.kind == "experience").order_by(Consent.id)
+    assert [(row.given_by, row.withdrawn_at is None) for row in experience] == [("guardian", False), ("self", True)]
+    assert await AuditEntry.count().where(AuditEntry.action == "consent.withdrawn") == 1
+
+
 # --- the demo ---------------------------------------------------------------------------------------
 
 

@@ -118,6 +118,8 @@ async def give_consent(scope: TenantScope, user: User, kind: str) -> None:
             return
         if current is not None:  # the member's own consent (at 16) takes over from their guardian's
             await scope.update(Consent, {Consent.withdrawn_at: now()}).where(Consent.id == current.id)
+            await audit.record_in(scope, "consent.withdrawn", "consent", current.id, user,
+                                  before={"kind": kind, "given_by": current.given_by}, after={"replaced_by_own": True})
         await _record_consent(scope, user.id, kind, "self", user)
 
 
