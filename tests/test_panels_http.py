@@ -54,7 +54,7 @@ async def invite(client, panel, email=NEW, **values):
 
 async def accept_as_new_person(browser, link: str):
     data = {"display_name": "Zonnebloem", "name": "Zoë de Vries", "password": GOOD_PASSWORD,
-            "password_confirmation": GOOD_PASSWORD}
+            "password_confirmation": GOOD_PASSWORD, "experience": "1"}
     return await post_form(browser, link, data, follow_redirects=False)
 
 
@@ -204,7 +204,7 @@ async def test_existing_panel_member_is_invited_to_another_panel(client, officer
     link = link_in((await outbox("sky@x.example"))[0].body)
     sky = Browser(client)
     await login(sky, "sky@x.example")
-    accepted = await post_form(sky, link, {"display_name": "Sky"}, follow_redirects=False)
+    accepted = await post_form(sky, link, {"display_name": "Sky", "experience": "1"}, follow_redirects=False)
     assert accepted.status_code == 303
     assert (await membership_of("sky@x.example")).status == "active"
     assert await Membership.count().where(Membership.role == "panel_member") == 1

@@ -21,6 +21,7 @@ from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
 from portal.invitations import service
 from portal.invitations.tables import Invitation
+from portal.privacy.rules import CONSENT_LABELS, CONSENT_TEXT_VERSION
 
 MANAGERS = requires_role(TENANT_ADMIN, POLICY_OFFICER)
 
@@ -100,13 +101,22 @@ async def _acceptance(request: Request, tenancy: NamedDependency[TenantScope], t
     return invitation, None
 
 
+async def _acceptance_page(request: Request, tenancy: TenantScope, invitation: Invitation, token: str, form: Form,
+                           consent_step: service.ConsentStep | None, status_code: int = 200) -> Template:
+    return page(
+        request, "invitations/accept.html", status_code=status_code, invitation=invitation, token=token, form=form,
+        panel=await service.panel_of(tenancy, invitation), consent_step=consent_step,
+        consent_labels=CONSENT_LABELS, text_version=CONSENT_TEXT_VERSION,
+    )
+
+
 @get("/invitations/accept/{token:str}")
 async def acceptance_form(request: Request, tenancy: NamedDependency[TenantScope], token: FromPath[str]) -> Template:
     invitation, refusal_page = await _acceptance(request, tenancy, token)
     if refusal_page:
         return refusal_page
-    panel = await service.panel_of(tenancy, invitation)
-    return page(request, "invitations/accept.html", invitation=invitation, token=token, form=Form(), panel=panel)
+    step = await service.consent_step(tenancy, invitation, request_context(request).user)
+    return await _acceptance_page(request, tenancy, invitation, token, Form(), step)
 
 
 @post("/invitations/accept/{token:str}")
@@ -121,22 +131,27 @@ async def accept(request: Request, tenancy: NamedDependency[TenantScope], token:
     if user is None:
         name = form.text("name", _("Your name"), max_length=120)
         new_account = {"name": name, "password": accounts.read_new_password(form, _("Password"))}
+    step = await service.consent_step(tenancy, invitation, user)
+    consents = service.read_joining_consents(form, step)
     if form.is_valid:
         try:
             user = await service.accept_invitation(
-                tenancy, invitation, user=user, display_name=display_name, new_account=new_account
+                tenancy, invitation, user=user, display_name=display_name, new_account=new_account,
+                consents=consents,
             )
         except service.InvitationError as error:
             return page(request, "invitations/unusable.html", status_code=409, message=str(error))
     if not form.is_valid:
-        return page(
-            request, "invitations/accept.html", status_code=422, invitation=invitation, token=token, form=form,
-            panel=await service.panel_of(tenancy, invitation),
-        )
+        return await _acceptance_page(request, tenancy, invitation, token, form, step, status_code=422)
     # A new role, or a new login: either way the session gets a new id.
     rotate_session(request.scope)
     request.scope["session"]["user_id"] = user.id
     panel = await service.panel_of(tenancy, invitation)
+    if panel is not None and step.guardian_gives:
+        # The next step is the guardian's: asked for from the privacy page.
+        flash(request.scope, _("Welcome! Ask your parent or guardian for consent, then you can take part in the panel %(panel)s.",
+                               panel=panel.name))
+        return see_other(f"/t/{tenancy.tenant.slug}/privacy")
     if panel is not None:
         flash(request.scope, _("Welcome! You have joined the panel %(panel)s.", panel=panel.name))
     else:

@@ -138,6 +138,15 @@ async def withdraw_contribution(scope: TenantScope, user: User, kind: str, contr
         await audit.record_in(scope, "contribution.withdrawn", kind, contribution_id, user, after={"kind": kind})
 
 
+async def withdraw_all_contributions(scope: TenantScope, user: User) -> int:
+    """Withdraw everything the person wrote here, each audited, in one transaction; how many."""
+    contributions = await my_contributions(scope, user)
+    async with engine().transaction():
+        for item in contributions:
+            await withdraw_contribution(scope, user, item["kind"], item["id"])
+    return len(contributions)
+
+
 # --- erase me ---------------------------------------------------------------------------------
 
 

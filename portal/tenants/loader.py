@@ -22,6 +22,9 @@ from portal.core.tenancy import TenantScope
 from portal.cycles.tables import PARTICIPATION_FORMS, StageTemplateStep
 from portal.panels.rules import AGE_BANDS
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
+from portal.privacy.rules import SELF_CONSENTS
+from portal.privacy.service import give_consent
+from portal.privacy.tables import Consent
 from portal.tenants.settings import DEFAULTS as SETTING_DEFAULTS
 from portal.tenants.settings import setting_problem, settings_of
 from portal.tenants.tables import Tenant
@@ -48,6 +51,8 @@ class Person:
     panel: str = ""
     age_band: str = ""
     support_contact: str = ""
+    # Demo panel members only: the consents they gave on joining (``privacy.rules.SELF_CONSENTS``).
+    consents: tuple[str, ...] = ()
 
 
 @dataclass
@@ -90,6 +95,12 @@ class _Reader:
             self.fail(f"{where}{key}", f"must be one of {', '.join(choices)}, got {value!r}")
         return value
 
+    def some_of(self, data: dict, key: str, where: str, choices) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or any(item not in choices for item in value):
+            self.fail(f"{where}{key}", f"must be a list of {', '.join(choices)}, got {value!r}")
+        return tuple(dict.fromkeys(value))
+
     def table_list(self, data: dict, key: str) -> list[dict]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
@@ -109,6 +120,7 @@ class _Reader:
             panel=self.text(data, "panel", where, max_length=120, default=""),
             age_band=self.one_of(data, "age_band", where, ("", *AGE_BANDS), ""),
             support_contact=self.text(data, "support_contact", where, max_length=254, default="").lower(),
+            consents=self.some_of(data, "consents", where, SELF_CONSENTS),
         )
 
 
@@ -319,7 +331,19 @@ async def _apply_person(scope: TenantScope, person: Person, demo_password: str |
         await _audit(scope.tenant, "membership.created", after={"user_id": user.id, "role": person.role})
     if person.panel:
         report.extend(await _apply_panel_membership(scope, person, user))
+    if person.consents:
+        report.extend(await _apply_consents(scope, person, user))
     return report
+
+
+async def _apply_consents(scope: TenantScope, person: Person, user: User) -> list[str]:
+    """The consents a demo member gave, recorded once (with the text version, audited as given
+    by them): a consent withdrawn in the demo stays withdrawn when the demo is loaded again."""
+    recorded = {row["kind"] for row in await scope.select(Consent, Consent.kind).where(Consent.user == user.id)}
+    new = [kind for kind in person.consents if kind not in recorded]
+    for kind in new:
+        await give_consent(scope, user, kind)
+    return [f"{scope.tenant.slug}: recorded the consents of {person.email}: {', '.join(new)}"] if new else []
 
 
 async def _apply_panel_membership(scope: TenantScope, person: Person, user: User) -> list[str]:

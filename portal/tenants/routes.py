@@ -9,10 +9,10 @@ from litestar.response import Redirect, Template
 
 from portal.accounts.roles import POLICY_OFFICER, TENANT_ADMIN
 from portal.accounts.tables import Membership
-from portal.agreements.routes import route_handlers as agreement_handlers
 from portal.advice.decision_routes import route_handlers as decision_handlers
 from portal.advice.routes import route_handlers as advice_handlers
 from portal.advice.trail_routes import route_handlers as advice_trail_handlers
+from portal.agreements.routes import route_handlers as agreement_handlers
 from portal.core.context import flash
 from portal.core.guards import requires_member, requires_role, requires_tenant
 from portal.core.i18n import _
