@@ -23,6 +23,7 @@ from portal.advice.rules import (
     adoption_outcome,
     differences,
     document_lines,
+    items_from_json,
     response_due,
 )
 from portal.advice.tables import AdoptionVote, Advice, AdviceItem, AdviceVersion
@@ -30,10 +31,10 @@ from portal.core import audit
 from portal.core.context import RequestContext
 from portal.core.database import engine
 from portal.core.forms import Form
+from portal.core.hooks import first_reason
 from portal.core.i18n import _
 from portal.core.states import check_transition
 from portal.core.tenancy import TenantScope
-from portal.core.hooks import first_reason
 from portal.cycles.tables import PolicyCycle, Stage
 from portal.deliberation.access import Access
 from portal.deliberation.service import POSTING_CHECKS
@@ -246,11 +247,7 @@ async def versions_of(scope: TenantScope, advice_id: int) -> list[dict]:
 
 
 def version_items(version: AdviceVersion) -> list[dict]:
-    try:
-        items = json.loads(version.items or "[]")
-    except ValueError:
-        return []
-    return items if isinstance(items, list) else []
+    return items_from_json(version.items)
 
 
 async def version_changes(scope: TenantScope, version: AdviceVersion) -> tuple[AdviceVersion | None, list[DiffLine]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import json
 from dataclasses import dataclass
 
 from portal.core.i18n import N_
@@ -119,6 +120,15 @@ HEARD_LABELS = {
 
 
 # --- differences between versions ----------------------------------------------------------------
+
+
+def items_from_json(text: str | None) -> list[dict]:
+    """The items of a version as stored (JSON); nothing when the text is not a list."""
+    try:
+        items = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return items if isinstance(items, list) else []
 
 
 def document_lines(title: str, items: list[dict]) -> list[str]:
