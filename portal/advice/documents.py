@@ -34,6 +34,7 @@ from portal.advice.rules import (
     differences,
     document_lines,
     item_key,
+    items_from_json,
     keyed_items,
     merge_documents,
     new_item_key,
@@ -348,7 +349,7 @@ async def _base_and_latest(scope: TenantScope, advice_id: int, base: int, latest
     rows = await scope.select(AdviceVersion, AdviceVersion.number, AdviceVersion.title, AdviceVersion.items).where(
         (AdviceVersion.advice == advice_id) & AdviceVersion.number.is_in([base, latest])
     )
-    documents = {row["number"]: Document(row["title"], tuple(keyed_items(_stored_items(row["items"]))))
+    documents = {row["number"]: Document(row["title"], tuple(keyed_items(items_from_json(row["items"]))))
                  for row in rows}
     return documents.get(base, Document("", ())), documents[latest]
 
@@ -443,16 +444,8 @@ async def versions_of(scope: TenantScope, advice_id: int) -> list[dict]:
     ).where(AdviceVersion.advice == advice_id).order_by(AdviceVersion.number, ascending=False)
 
 
-def _stored_items(text: str | None) -> list[dict]:
-    try:
-        items = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
-
-
 def version_items(version: AdviceVersion) -> list[dict]:
-    return _stored_items(version.items)
+    return items_from_json(version.items)
 
 
 async def version_changes(scope: TenantScope, version: AdviceVersion) -> tuple[AdviceVersion | None, list[DiffLine]]:

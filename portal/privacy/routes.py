@@ -29,6 +29,7 @@ from portal.privacy.rules import (
     GUARDIAN_GIVES,
 )
 from portal.privacy.tables import GuardianRequest
+from portal.rounds.service import today
 
 MEMBERS = requires_role(PANEL_MEMBER)
 
@@ -176,25 +177,11 @@ async def guardian_confirm(request: Request, tenancy: NamedDependency[TenantScop
 
 @get("/privacy/download", guards=[MEMBERS])
 async def download(request: Request, tenancy: NamedDependency[TenantScope]) -> Response:
-    user = request_context(request).user
-    data = await selfservice.my_data(tenancy, user)
-    environment = request.app.template_engine.engine
-    readable = environment.get_template("privacy/export.html").render(
-        data={name: selfservice.readable_rows(value) for name, value in _flat_sections(data).items()},
-        tenant=tenancy.tenant, name=user.name)
+    data = await selfservice.my_data(tenancy, request_context(request).user)
+    readable = request.app.template_engine.engine.get_template("privacy/export.html").render(
+        parts=selfservice.readable_parts(data), tenant=tenancy.tenant, made_on=today())
     return Response(content=selfservice.download_zip(data, readable), media_type="application/zip", headers={
         "Content-Disposition": 'attachment; filename="mijn-gegevens.zip"', "Cache-Control": "private, no-store"})
-
-
-def _flat_sections(data: dict) -> dict:
-    """Sections with sub-sections (agreements) become one table each on the readable page."""
-    flat = {}
-    for name, value in data.items():
-        if isinstance(value, dict) and all(isinstance(item, list) for item in value.values()):
-            flat.update(value)
-        else:
-            flat[name] = value
-    return flat
 
 
 @post("/privacy/contributions/withdraw", guards=[MEMBERS])

@@ -25,6 +25,10 @@ GUARDIAN_CONSENT = "guardian"
 # itself: the account and processing of lived experience (the text of the confirmation page).
 GUARDIAN_GIVES = ("account", EXPERIENCE_CONSENT)
 CONSENT_KINDS = (*SELF_CONSENTS, GUARDIAN_CONSENT)
+# Every kind of consent record: the guardian's covers all of the member's own for a member under 16.
+CONSENT_KIND_LABELS = {**CONSENT_LABELS, GUARDIAN_CONSENT: N_("Consent of your parent or guardian, because you were under 16")}
+# Who gave a consent: the person themselves, or their guardian by the emailed link.
+CONSENT_GIVER_LABELS = {"self": N_("you"), "guardian": N_("your parent or guardian")}
 GUARDIAN_AGE = 16
 GUARDIAN_LINK_DAYS = 14
 
