@@ -67,9 +67,10 @@ async def add_step(
     """A new stage at the end of the template."""
     _check(name, name_en, participation_form)
     async with engine().transaction():
-        count = await scope.count(StageTemplateStep)
+        rows = await scope.select(StageTemplateStep, StageTemplateStep.position)
+        position = max((row["position"] for row in rows), default=-1) + 1
         step = scope.new(
-            StageTemplateStep, position=count, name=name.strip(), name_en=name_en.strip(),
+            StageTemplateStep, position=position, name=name.strip(), name_en=name_en.strip(),
             participation_form=participation_form,
         )
         await step.save()
