@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 
 from portal.core.audit import AuditEntry
+from portal.core.settings import get_settings, load_settings
 from portal.core.tenancy import TenantScope
 from portal.cycles.tables import Stage, StageTemplateStep
 from portal.invitations.tables import Invitation
 from portal.panels.tables import Panel, PanelMembership
 from portal.tenants.settings import settings_of, tenant_setting
 from portal.tenants.tables import Tenant
-from portal.core.settings import get_settings, load_settings
 from portal.tenants.theme import contrast_with_white, theme_of
 from tests.support import (
     build_panel,

@@ -16,8 +16,6 @@ from litestar.routes import HTTPRoute
 
 from portal.accounts.roles import ROLES
 from portal.accounts.tables import Membership
-from portal.agreements import claims
-from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement
 from portal.advice import outcomes as advice_outcomes
 from portal.advice.tables import (
     Advice,
@@ -27,6 +25,8 @@ from portal.advice.tables import (
     Decision,
     DecisionLink,
 )
+from portal.agreements import claims
+from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement
 from portal.core.tenancy import TenantScope
 from portal.cycles import service as cycles
 from portal.cycles.tables import PolicyCycle, Stage, StageTemplateStep

@@ -101,7 +101,7 @@ async def create_tenant(
                 role=TENANT_ADMIN, days=invitation_days,
             )
     except invitations.InvitationError as error:
-        raise SetupError(str(error), "email") from error
+        raise SetupError(str(error), "admin_email") from error
     except Exception as error:
         if _is_unique_violation(error):  # the same address chosen at the same moment
             raise _slug_taken() from error
