@@ -31,6 +31,11 @@ from portal.panels.rules import (
     PANEL_KIND_LABELS,
 )
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
+from portal.tenants.validation import (
+    PANEL_DESCRIPTION_MAX,
+    PANEL_NAME_MAX,
+    PARTNER_ORGANISATION_MAX,
+)
 
 MANAGERS = requires_role(TENANT_ADMIN, POLICY_OFFICER)
 ADMINS = requires_role(TENANT_ADMIN)
@@ -69,12 +74,14 @@ def _hours(value) -> str:
 
 def _read_panel_form(form: Form) -> dict:
     return {
-        "name": form.text("name", _("Name"), max_length=120),
+        "name": form.text("name", _("Name"), max_length=PANEL_NAME_MAX),
         "kind": form.choice("kind", _("Kind of panel"), PANEL_KINDS),
         "partner_organisation": form.text(
-            "partner_organisation", _("Partner organisation"), required=False, max_length=200
+            "partner_organisation", _("Partner organisation"), required=False, max_length=PARTNER_ORGANISATION_MAX
         ),
-        "description": form.text("description", _("Description"), required=False, max_length=2000),
+        "description": form.text(
+            "description", _("Description"), required=False, max_length=PANEL_DESCRIPTION_MAX
+        ),
     }
 
 

@@ -29,6 +29,7 @@ from portal.invitations import service as invitations
 from portal.invitations.tables import Invitation
 from portal.panels.rules import AGE_BANDS, MAX_MONTHLY_HOURS, MEMBERSHIP_TRANSITIONS
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
+from portal.tenants.validation import PANEL_NAME_MAX
 
 MANAGER_ROLES = (TENANT_ADMIN, POLICY_OFFICER)
 # Order of the members table: current members first.
@@ -113,7 +114,7 @@ def _name_taken() -> PanelError:
 async def _check_panel_values(
     scope: TenantScope, name: str, kind: str, *, except_id: int | None = None
 ) -> None:
-    if not name.strip() or len(name) > 120:
+    if not name.strip() or len(name) > PANEL_NAME_MAX:
         raise PanelError(_("Fill in a name of at most 120 characters."), "name")
     if kind not in PANEL_KINDS:
         raise PanelError(_("Choose the kind of panel from the list."), "kind")

@@ -64,7 +64,7 @@ def _actor(request: Request):
 def _settings_page(request: Request, form: Form, status_code: int = 200) -> Template:
     rules = [(rule, _(CONFIRMATION_RULE_LABELS[rule])) for rule in SETTING_CHOICES["advice_confirmation_rule"]]
     return page(request, "tenants/settings.html", status_code=status_code, form=form, rule_options=rules,
-                labels=SETTING_LABELS, number_settings=NUMBER_SETTINGS)
+                labels=SETTING_LABELS)
 
 
 @get("/space/settings", guards=[ADMINS])
