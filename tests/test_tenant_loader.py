@@ -104,6 +104,10 @@ async def test_changed_theme_updates_the_tenant(tmp_path):
         ('kind = "municipality"', 'kind = "province"', "kind", "Choose one of: municipality, region"),
         ('name = "Agendavorming"', 'name = ""', "stages[0].name", "Fill in this field"),
         ('[theme]', 'colour = "red"\n[theme]', "colour", "is not a known field"),
+        ('kind = "parents"', 'kind = "parents"\narchived = "yes"', "panels[0].archived", "must be true or false"),
+        ('[theme]', '[theme]\nlogo_file = "../logo.png"', "theme.logo_file", "in the same folder"),
+        ('[theme]', '[theme]\nlogo_file = "missing.png"', "theme.logo_file", "cannot be read"),
+        ('[theme]', '[theme]\nlogo = "a.svg"\nlogo_file = "a.png"', "theme.logo_file", "either logo or logo_file"),
     ],
 )
 async def test_invalid_file_names_path_field_and_problem(tmp_path, original, new, field, problem):
