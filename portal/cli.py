@@ -128,6 +128,33 @@ def tenants_load(directory: Path) -> None:
         click.echo(line)
 
 
+@tenants.command("export")
+@click.argument("slug")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the file here (an uploaded logo goes next to it) instead of to standard output.")
+def tenants_export(slug: str, output: Path | None) -> None:
+    """Write the current configuration of tenant SLUG as a tenant file (no people)."""
+    from portal.tenants.export import ExportError, export_tenant
+
+    settings = _settings()
+    try:
+        export = asyncio.run(export_tenant(slug, settings.upload_dir))
+    except ExportError as error:
+        raise click.ClickException(str(error)) from error
+    if output is None:
+        if export.files:
+            raise click.ClickException(
+                f"{slug} has an uploaded logo: give --output FILE, so that it can be written next to the file."
+            )
+        click.echo(export.text, nl=False)
+        return
+    output.write_text(export.text, encoding="utf-8")
+    for name, content in export.files.items():
+        (output.parent / name).write_bytes(content)
+    written = ", ".join([str(output), *(str(output.parent / name) for name in export.files)])
+    click.echo(f"{slug}: written to {written}", err=True)
+
+
 @main.command("create-admin")
 @click.option("--email", required=True)
 @click.option("--name", default="Platform operator", show_default=True)

@@ -51,6 +51,9 @@ async def invite(
     context = request_context(request)
     form = await read_form(request)
     email = form.email("email", _("Email address"))
+    # Nothing is chosen beforehand: the most powerful role must never be given by oversight.
+    if not form.raw("role").strip():
+        form.add_error("role", _("Choose the role this person gets in this space."))
     role = form.choice("role", _("Role"), roles_invitable_by(context.roles))
     if form.is_valid:
         with form.catch_as_error(service.InvitationError, "email"):
