@@ -11,6 +11,7 @@ from portal.core.audit import AuditEntry
 from portal.core.tenancy import TenantScope
 from portal.invitations.tables import Invitation
 from portal.panels.tables import Panel, PanelMembership
+from portal.privacy.tables import Consent
 from tests.support import Browser, link_in, login, make_tenant, make_user, nl, outbox, post_form
 
 GOOD_PASSWORD = "a-long-enough-password"
@@ -305,10 +306,24 @@ async def test_my_invitations_and_accepting_without_the_link(client, officer, te
     mine = await browser.get("/t/alpha/invitations/mine")
     assert mine.status_code == 200
     assert "Ouderpanel" in mine.text
-    assert f'action="/t/alpha/invitations/{invitation.id}/accept-mine"' in mine.text
+    assert f'href="/t/alpha/invitations/{invitation.id}/accept-mine"' in mine.text
 
-    accepted = await post_form(browser, f"/t/alpha/invitations/{invitation.id}/accept-mine", follow_redirects=False)
+    # Joining a panel from "my invitations" asks for consent, as the emailed link does.
+    form = await browser.get(f"/t/alpha/invitations/{invitation.id}/accept-mine")
+    assert form.status_code == 200 and 'id="field-experience"' in form.text
+    assert 'id="field-display_name"' not in form.text  # the name they show here already is used
+    refused = await post_form(browser, f"/t/alpha/invitations/{invitation.id}/accept-mine", {"publication": "1"})
+    assert refused.status_code == 422
+    assert nl("Tick the box to give your consent for the processing of your lived experience. "
+              "Without it you cannot take part in the panel.") in refused.text
+    assert 'id="field-publication" name="publication" value="1" checked' in refused.text
+    assert (await Invitation.objects().first()).accepted_at is None  # nothing stored
+
+    accepted = await post_form(browser, f"/t/alpha/invitations/{invitation.id}/accept-mine",
+                               {"experience": "1"}, follow_redirects=False)
     assert accepted.status_code == 303
+    consents = await Consent.select(Consent.kind).where(Consent.user == raad.id)
+    assert {row["kind"] for row in consents} == {"account", "experience"}
     after = await browser.get(accepted.headers["location"])
     assert nl("You have joined the panel %(panel)s.", panel="Ouderpanel") in after.text
     assert nl("You have no open invitations in this space.") in after.text

@@ -104,13 +104,24 @@ async def _acceptance(request: Request, tenancy: NamedDependency[TenantScope], t
     return invitation, None
 
 
-async def _acceptance_page(request: Request, tenancy: TenantScope, invitation: Invitation, token: str, form: Form,
-                           consent_step: service.ConsentStep | None, status_code: int = 200) -> Template:
+async def _acceptance_page(request: Request, tenancy: TenantScope, invitation: Invitation, form: Form,
+                           consent_step: service.ConsentStep | None, *, action: str, asks_name: bool = True,
+                           status_code: int = 200) -> Template:
+    """The acceptance form: the emailed link's (``asks_name``: the name shown, and a new account's
+    details), or that of an invitation accepted from "my invitations"; both ask for consent."""
     return page(
-        request, "invitations/accept.html", status_code=status_code, invitation=invitation, token=token, form=form,
-        panel=await service.panel_of(tenancy, invitation), consent_step=consent_step,
-        consent_labels=CONSENT_LABELS, text_version=CONSENT_TEXT_VERSION,
+        request, "invitations/accept.html", status_code=status_code, invitation=invitation, action=action,
+        asks_name=asks_name, form=form, panel=await service.panel_of(tenancy, invitation),
+        consent_step=consent_step, consent_labels=CONSENT_LABELS, text_version=CONSENT_TEXT_VERSION,
     )
+
+
+def _link_action(tenancy: TenantScope, token: str) -> str:
+    return f"/t/{tenancy.tenant.slug}/invitations/accept/{token}"
+
+
+def _mine_action(tenancy: TenantScope, invitation: Invitation) -> str:
+    return f"/t/{tenancy.tenant.slug}/invitations/{invitation.id}/accept-mine"
 
 
 @get("/invitations/accept/{token:str}")
@@ -119,7 +130,7 @@ async def acceptance_form(request: Request, tenancy: NamedDependency[TenantScope
     if refusal_page:
         return refusal_page
     step = await service.consent_step(tenancy, invitation, request_context(request).user)
-    return await _acceptance_page(request, tenancy, invitation, token, Form(), step)
+    return await _acceptance_page(request, tenancy, invitation, Form(), step, action=_link_action(tenancy, token))
 
 
 @post("/invitations/accept/{token:str}")
@@ -145,7 +156,8 @@ async def accept(request: Request, tenancy: NamedDependency[TenantScope], token:
         except service.InvitationError as error:
             return page(request, "invitations/unusable.html", status_code=409, message=str(error))
     if not form.is_valid:
-        return await _acceptance_page(request, tenancy, invitation, token, form, step, status_code=422)
+        return await _acceptance_page(request, tenancy, invitation, form, step, action=_link_action(tenancy, token),
+                                      status_code=422)
     # A new role, or a new login: either way the session gets a new id.
     rotate_session(request.scope)
     request.scope["session"]["user_id"] = user.id
@@ -170,21 +182,50 @@ async def my_invitations(request: Request, tenancy: NamedDependency[TenantScope]
     )
 
 
+async def _my_invitation(request: Request, tenancy: TenantScope, invitation_id: int) -> tuple[Invitation, Template | None]:
+    """An invitation addressed to the logged-in person, or the page that says it is not theirs."""
+    invitation = await tenancy.get(Invitation, invitation_id)
+    if invitation.email != request_context(request).user.email:
+        return invitation, page(request, "invitations/wrong_account.html", status_code=403)
+    return invitation, None
+
+
+@get("/invitations/{invitation_id:int}/accept-mine", guards=[requires_member])
+async def accept_mine_form(
+    request: Request, tenancy: NamedDependency[TenantScope], invitation_id: FromPath[int]
+) -> Template:
+    """Accepting an invitation to a panel from "my invitations" asks for consent, as the link does."""
+    invitation, refusal_page = await _my_invitation(request, tenancy, invitation_id)
+    if refusal_page:
+        return refusal_page
+    step = await service.consent_step(tenancy, invitation, request_context(request).user)
+    return await _acceptance_page(request, tenancy, invitation, Form(), step,
+                                  action=_mine_action(tenancy, invitation), asks_name=False)
+
+
 @post("/invitations/{invitation_id:int}/accept-mine", guards=[requires_member])
 async def accept_mine(
     request: Request, tenancy: NamedDependency[TenantScope], invitation_id: FromPath[int]
 ) -> Template | Redirect:
     """Accept an invitation addressed to the logged-in person, without the emailed link.
 
-    The person already takes part in this space, so the name they show here is used.
+    The person already takes part in this space, so the name they show here is used. An
+    invitation to a panel needs the same consent as the emailed link asks for.
     """
     context = request_context(request)
-    invitation = await tenancy.get(Invitation, invitation_id)
-    if invitation.email != context.user.email:
-        return page(request, "invitations/wrong_account.html", status_code=403)
+    invitation, refusal_page = await _my_invitation(request, tenancy, invitation_id)
+    if refusal_page:
+        return refusal_page
+    form = await read_form(request)
+    step = await service.consent_step(tenancy, invitation, context.user)
+    consents = service.read_joining_consents(form, step)
+    if not form.is_valid:
+        return await _acceptance_page(request, tenancy, invitation, form, step,
+                                      action=_mine_action(tenancy, invitation), asks_name=False, status_code=422)
     try:
         await service.accept_invitation(
-            tenancy, invitation, user=context.user, display_name=context.display_name or context.user.name
+            tenancy, invitation, user=context.user, display_name=context.display_name or context.user.name,
+            consents=consents,
         )
     except service.InvitationError as error:
         return page(request, "invitations/unusable.html", status_code=409, message=str(error))
@@ -197,4 +238,6 @@ async def accept_mine(
     return see_other(f"/t/{tenancy.tenant.slug}/invitations/mine")
 
 
-route_handlers = [invitations_index, invite, revoke, acceptance_form, accept, my_invitations, accept_mine]
+route_handlers = [
+    invitations_index, invite, revoke, acceptance_form, accept, my_invitations, accept_mine_form, accept_mine,
+]
