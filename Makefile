@@ -10,7 +10,7 @@ IMAGE_LOCK := requirements.lock
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" --quiet $(LOCK_FLAGS)
 # Test processes (pytest-xdist): the fastest on the 2-core machines (README "Tests").
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-fast install lock browser messages migration bench clean
 

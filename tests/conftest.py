@@ -128,6 +128,8 @@ def _flush_redis() -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def migrated_database():
+    if WORKER is not None and os.environ.get("PORTAL_TEST_DATABASE_URL"):
+        run_sync(_create_worker_database())  # before the engine first connects to it
     database = engine()
     if is_sqlite(database):
         test_path = database.path
@@ -138,8 +140,6 @@ def migrated_database():
         run_sync(database.close_connection_pool())
         database.path = test_path
     else:
-        if WORKER is not None:
-            run_sync(_create_worker_database())
         run_sync(_migrate_fresh())
     yield
     shutil.rmtree(_TEST_VAR, ignore_errors=True)
