@@ -12,8 +12,8 @@
 * App: one application per worker, started once (registering its routes takes about 0.14 s of
   CPU and each start about 0.1 s more), whose stores (sessions with their flash messages, caches)
   and login rate limits are emptied before each test that uses it. ``client``: an HTTP client
-  of its own for each test; ``live_server``: an app of its own on a real port. Tests that need
-  other settings build their own app.
+  of its own for each test; ``live_server``: an app of its own on a real port. A module that
+  overrides ``settings`` gets an app of its own per test, as before.
 * Passwords: argon2id with the cheapest parameters (PORTAL_PASSWORD_HASHING); the production
   parameters have a test of their own in tests/test_security.py.
 """
@@ -47,6 +47,7 @@ for name in ("PORTAL_SMTP_HOST", "PORTAL_WORKERS"):
     os.environ.pop(name, None)
 
 import pytest  # noqa: E402
+from litestar.testing import AsyncTestClient  # noqa: E402
 
 from portal.core.database import engine, is_sqlite  # noqa: E402
 from portal.core.settings import get_settings, load_settings  # noqa: E402
@@ -166,29 +167,44 @@ def fresh_database(migrated_database, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def settings():
+def worker_settings():
     return load_settings()
 
 
+@pytest.fixture
+def settings(worker_settings):
+    """The settings of the app under test (a module may override this fixture)."""
+    return worker_settings
+
+
 @pytest.fixture(scope="session")
-def worker_app(settings):
+def worker_app(worker_settings):
     """The application every test of this worker process shares, started once (see SharedApp)."""
     from tests.support import SharedApp
 
-    with SharedApp(settings) as shared:
+    with SharedApp(worker_settings) as shared:
         yield shared
 
 
 @pytest.fixture
-def app(worker_app):
-    """The worker's application, with nothing remembered from an earlier test."""
+def app(worker_app, settings):
+    """The worker's application, with nothing remembered from an earlier test; an app of its
+    own for a test whose ``settings`` differ."""
+    from portal.app import create_app
+
+    if settings != worker_app.settings:
+        return create_app(settings)
     worker_app.forget()
     return worker_app.app
 
 
 @pytest.fixture
-def client(app, worker_app):
-    return worker_app.client(base_url="http://testserver.local")
+async def client(app, worker_app):
+    if app is worker_app.app:
+        yield worker_app.client(base_url="http://testserver.local")
+    else:
+        async with AsyncTestClient(app=app, base_url="http://testserver.local") as own_client:
+            yield own_client
 
 
 @pytest.fixture
