@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import uvicorn
+from litestar.testing import AsyncTestClient, TestClient
 from markupsafe import escape
 
 from portal.accounts.tables import Membership, User
@@ -123,6 +124,54 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class SharedApp:
+    """The app started once (its startup hooks, the channels plugin) on an event loop in a
+    thread of its own, for as many tests as like: each gets a client of its own (cookies and
+    all) whose requests run on that same loop, where the app's Redis connections belong.
+
+    Litestar's test clients run every request through their ``blocking_portal``; a client
+    given this app's portal skips its own start and stop."""
+
+    def __init__(self, settings) -> None:
+        from portal.app import create_app
+
+        self.settings = settings
+        self.app = create_app(settings)
+        self._starter = TestClient(app=self.app)
+
+    def __enter__(self) -> SharedApp:
+        self._starter.__enter__()
+        self.portal = self._starter.blocking_portal
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._starter.__exit__(*exc_info)
+
+    def client(self, base_url: str) -> AsyncTestClient:
+        client = AsyncTestClient(app=self.app, base_url=base_url)
+        client.blocking_portal = self.portal
+        return client
+
+    def call(self, function, *args):
+        """Await ``function(*args)`` on the app's loop."""
+        return self.portal.call(function, *args)
+
+    def forget(self) -> None:
+        """Forget what earlier tests left in the app: sessions (with their flash messages) and
+        caches, in new in-process stores or the emptied Redis database, and the counts of
+        failed logins. (Its channels have no subscribers to forget: only a stream on a live
+        server subscribes.)"""
+        from portal.core.stores import create_store_registry
+
+        if self.settings.redis_url:
+            import redis
+
+            redis.Redis.from_url(self.settings.redis_url).flushdb()
+        else:
+            self.app.stores = create_store_registry(self.settings)
+        self.call(self.app.dependencies["login_limiter"].dependency().clear_all)
 
 
 class Browser:

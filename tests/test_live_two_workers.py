@@ -34,7 +34,7 @@ from tests.support import (
     post_form,
 )
 
-REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL")
+REDIS_URL = os.environ.get("PORTAL_REDIS_URL")  # this test worker's Redis database (conftest.py)
 DELIVERY_SECONDS = 10.0
 START_SECONDS = 60.0  # a loaded machine imports slowly
 

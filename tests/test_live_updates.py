@@ -290,5 +290,6 @@ async def test_announcing_never_raises(world, monkeypatch, caplog):
     assert "live update for post" in caplog.text
 
 
-async def test_publishing_without_a_running_application_is_a_no_op():
+async def test_publishing_without_a_running_application_is_a_no_op(monkeypatch):
+    monkeypatch.setattr(channels, "_running", [])  # not even the app the tests share (conftest.py)
     assert await channels.publish("thread-1", {"kind": "post", "id": 1}) is False

@@ -11,6 +11,7 @@ from portal.core.settings import ConfigurationError, get_settings, load_settings
 PORTAL_ENV = (
     "PORTAL_DATABASE_URL", "PORTAL_REDIS_URL", "PORTAL_SECRET_KEY", "PORTAL_WORKERS",
     "PORTAL_BASE_URL", "PORTAL_SMTP_HOST", "PORTAL_UPLOAD_DIR", "PORTAL_DATABASE_POOL", "PORTAL_HOST", "PORTAL_PORT",
+    "PORTAL_PASSWORD_HASHING",
 )
 
 
@@ -37,6 +38,7 @@ def test_defaults_use_sqlite_in_var_dir_and_no_redis(env, tmp_path):
     assert settings.smtp is None
     assert settings.upload_dir == var_dir / "uploads"
     assert settings.secure_cookies is False
+    assert settings.password_hashing == "standard"
 
 
 def test_links_in_emails_point_where_the_portal_is_served_by_default(env):
@@ -68,6 +70,20 @@ def test_https_base_url_turns_on_secure_cookies(env):
     settings = load_settings()
     assert settings.base_url == "https://portal.example"
     assert settings.secure_cookies is True
+
+
+def test_an_unknown_password_hashing_is_refused(env):
+    env.setenv("PORTAL_PASSWORD_HASHING", "md5")
+    with pytest.raises(ConfigurationError, match="PORTAL_PASSWORD_HASHING must be 'standard'"):
+        load_settings()
+
+
+def test_fast_password_hashing_is_refused_on_an_https_site(env):
+    env.setenv("PORTAL_PASSWORD_HASHING", "fast-insecure-for-tests")
+    assert load_settings().password_hashing == "fast-insecure-for-tests"
+    env.setenv("PORTAL_BASE_URL", "https://portal.example")
+    with pytest.raises(ConfigurationError, match="test suite only"):
+        load_settings()
 
 
 def test_several_workers_without_redis_are_refused(env):

@@ -43,6 +43,10 @@ class LoginRateLimiter:
         _, account_key = self._keys(address, email)
         await self._limiter.clear(self._per_account, "login-account", account_key)
 
+    async def clear_all(self) -> None:
+        """Forget every count (the test suite shares one limiter between its tests)."""
+        await self._limiter.storage.reset()
+
 
 def create_login_rate_limiter(settings: Settings) -> LoginRateLimiter:
     storage: Storage

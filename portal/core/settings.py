@@ -14,6 +14,11 @@ DEFAULT_PORT = 8000
 # A server listening on every address is linked at the machine itself: the link in an email is
 # followed on the machine that runs the portal (PORTAL_BASE_URL names any other address).
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+# How passwords are hashed (the argon2id parameters per name are in portal.core.security).
+# "standard" is for every real use; "fast-insecure-for-tests" makes a hash take microseconds
+# instead of a fifth of a second, so the test suite can log in hundreds of times.
+PASSWORD_HASHING_STANDARD = "standard"
+PASSWORD_HASHING_FAST_FOR_TESTS = "fast-insecure-for-tests"
 
 
 class ConfigurationError(Exception):
@@ -66,6 +71,7 @@ class Settings:
     session_days: int = 7
     # A pool is bound to one event loop; tests that drive the app from several loops turn it off.
     database_pool: bool = True
+    password_hashing: str = PASSWORD_HASHING_STANDARD
 
     @property
     def is_sqlite(self) -> bool:
@@ -125,6 +131,7 @@ def load_settings() -> Settings:
     # Every link in an email uses this one value; unset, it follows where ``portal serve`` listens.
     base_url = (os.environ.get("PORTAL_BASE_URL") or served_base_url(
         os.environ.get("PORTAL_HOST") or DEFAULT_HOST, _int_env("PORTAL_PORT", DEFAULT_PORT))).rstrip("/")
+    password_hashing = _password_hashing(base_url)
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
@@ -139,7 +146,24 @@ def load_settings() -> Settings:
         login_attempts_per_window=_int_env("PORTAL_LOGIN_ATTEMPTS", 5),
         login_window_seconds=_int_env("PORTAL_LOGIN_WINDOW_SECONDS", 300),
         database_pool=os.environ.get("PORTAL_DATABASE_POOL", "1") != "0",
+        password_hashing=password_hashing,
     )
+
+
+def _password_hashing(base_url: str) -> str:
+    choice = os.environ.get("PORTAL_PASSWORD_HASHING") or PASSWORD_HASHING_STANDARD
+    if choice not in (PASSWORD_HASHING_STANDARD, PASSWORD_HASHING_FAST_FOR_TESTS):
+        raise ConfigurationError(
+            f"PORTAL_PASSWORD_HASHING must be {PASSWORD_HASHING_STANDARD!r} (or "
+            f"{PASSWORD_HASHING_FAST_FOR_TESTS!r} in the test suite), got {choice!r}"
+        )
+    if choice == PASSWORD_HASHING_FAST_FOR_TESTS and base_url.startswith("https://"):
+        # An https address means real people log in: their passwords must not be cheap to guess.
+        raise ConfigurationError(
+            f"PORTAL_PASSWORD_HASHING={choice} is for the test suite only and makes stolen "
+            "password hashes easy to crack: remove it on a site served over https."
+        )
+    return choice
 
 
 @lru_cache(maxsize=1)

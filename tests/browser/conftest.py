@@ -28,7 +28,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-AXE_SOURCE = (Path(__file__).resolve().parents[1] / "vendor" / "axe.min.js").read_text()
+BROWSER_TESTS = Path(__file__).resolve().parent
+AXE_SOURCE = (BROWSER_TESTS.parent / "vendor" / "axe.min.js").read_text()
 AXE_CHECK = """
 window.__portalAxeCheck = () =>
   axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
@@ -40,6 +41,15 @@ window.addEventListener('load', () => {
   window.__portalAxeCheck().then(([path, found]) => window.__portalAxeReport(path, found));
 });
 """
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m "not browser"`` deselects by marker
+def pytest_collection_modifyitems(items):
+    """Every test in this folder drives Chromium: marked ``browser``, which ``make test-fast``
+    leaves out."""
+    for item in items:
+        if BROWSER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="package")
