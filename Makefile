@@ -16,7 +16,10 @@ $(BIN)/portal: pyproject.toml
 
 install: $(BIN)/portal
 
-## Run the portal with demo data on http://127.0.0.1:8000
+## Run the portal with demo data on http://127.0.0.1:8000 (another port: make run PORT=8500);
+## links in the demo's emails point at the same host and port.
+run: export PORTAL_HOST = $(HOST)
+run: export PORTAL_PORT = $(PORT)
 run: install
 	$(BIN)/portal demo
 	$(BIN)/portal serve --host $(HOST) --port $(PORT)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from portal.core.settings import PROJECT_ROOT, ConfigurationError, get_settings
+from portal.core.settings import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    PROJECT_ROOT,
+    ConfigurationError,
+    get_settings,
+)
 
 DEMO_PASSWORD = "Demo-wachtwoord-2026"
 DEMO_OPERATOR = ("beheer@portal.example", "Platformbeheer")
@@ -74,13 +81,18 @@ def migrate() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", envvar="PORTAL_HOST", default=DEFAULT_HOST, show_default=True)
+@click.option("--port", envvar="PORTAL_PORT", default=DEFAULT_PORT, show_default=True, type=int)
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(host: str, port: int, reload: bool) -> None:
-    """Serve the portal (workers: PORTAL_WORKERS)."""
+    """Serve the portal (workers: PORTAL_WORKERS). Without PORTAL_BASE_URL, links in emails
+    point at HOST:PORT."""
     import uvicorn
 
+    # The settings of this process and of every worker uvicorn starts (they inherit the
+    # environment) then derive the links in emails from what is served.
+    os.environ.update(PORTAL_HOST=host, PORTAL_PORT=str(port))
+    get_settings.cache_clear()
     settings = _settings()
     uvicorn.run(
         "portal.app:create_app",
@@ -114,6 +126,33 @@ def tenants_load(directory: Path) -> None:
         raise click.ClickException(f"{error}\nNothing was changed.") from error
     for line in report:
         click.echo(line)
+
+
+@tenants.command("export")
+@click.argument("slug")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the file here (an uploaded logo goes next to it) instead of to standard output.")
+def tenants_export(slug: str, output: Path | None) -> None:
+    """Write the current configuration of tenant SLUG as a tenant file (no people)."""
+    from portal.tenants.export import ExportError, export_tenant
+
+    settings = _settings()
+    try:
+        export = asyncio.run(export_tenant(slug, settings.upload_dir))
+    except ExportError as error:
+        raise click.ClickException(str(error)) from error
+    if output is None:
+        if export.files:
+            raise click.ClickException(
+                f"{slug} has an uploaded logo: give --output FILE, so that it can be written next to the file."
+            )
+        click.echo(export.text, nl=False)
+        return
+    output.write_text(export.text, encoding="utf-8")
+    for name, content in export.files.items():
+        (output.parent / name).write_bytes(content)
+    written = ", ".join([str(output), *(str(output.parent / name) for name in export.files)])
+    click.echo(f"{slug}: written to {written}", err=True)
 
 
 @main.command("create-admin")

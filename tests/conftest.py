@@ -72,15 +72,20 @@ def migrated_database():
     shutil.rmtree(_TEST_VAR, ignore_errors=True)
 
 
-@pytest.fixture(autouse=True)
-def fresh_database(migrated_database, tmp_path):
-    """Every test starts from an empty, migrated database."""
+def empty_database(directory: Path) -> None:
+    """An empty, migrated database (SQLite: a new file in ``directory``)."""
     database = engine()
     if is_sqlite(database):
-        database.path = str(tmp_path / "portal.sqlite")
+        database.path = str(directory / "portal.sqlite")
         shutil.copyfile(TEMPLATE_DB, database.path)
     else:
         run_sync(_truncate_all())
+
+
+@pytest.fixture(autouse=True)
+def fresh_database(migrated_database, tmp_path):
+    """Every test starts from an empty, migrated database."""
+    empty_database(tmp_path)
     if os.environ.get("PORTAL_REDIS_URL"):
         import redis
 

@@ -238,13 +238,15 @@ async def build_panel(tenant: Tenant, name: str, kind: str = "parents"):
 
 async def build_panel_member(
     tenant: Tenant, panel, email: str, *, user: User | None = None, display_name: str | None = None,
-    status: str = "active", support_contact: User | None = None, budget="8",
+    status: str = "active", support_contact: User | None = None, budget="8", consent: bool = True,
 ) -> User:
     """A person with the panel-member role and a membership of ``panel`` (a new account unless
-    ``user`` is given)."""
+    ``user`` is given), who gave the account and experience consents on joining, as the
+    acceptance form asks (``consent=False``: a member from before that step)."""
     from decimal import Decimal
 
     from portal.panels.tables import PanelMembership
+    from portal.privacy.service import give_consent
 
     if user is None:
         name = display_name or email.split("@")[0].title()
@@ -255,6 +257,9 @@ async def build_panel_member(
         support_contact=support_contact.id if support_contact else None,
         monthly_hours_budget=Decimal(str(budget)),
     ).save()
+    if consent:
+        for kind in ("account", "experience"):
+            await give_consent(TenantScope(tenant), user, kind)
     return user
 
 

@@ -101,6 +101,8 @@ async def test_an_erased_or_new_member_without_agreements_may_not_post(world):
 
 async def test_at_16_the_member_is_asked_to_consent_again(world):
     scope, member = world["scope"], world["member"]
+    for kind in ("account", "experience"):  # joined under 16: their guardian consents for them
+        await privacy.withdraw_consent(scope, member, kind)
     await scope.new(PersonalDetails, user=member.id, date_of_birth=date.today() - timedelta(days=365 * 15)).save()
     assert await privacy.is_under_guardian_age(scope, member.id)
     await scope.new(Consent, user=member.id, kind="guardian", given_by="guardian", text_version="2026-1").save()

@@ -67,6 +67,7 @@ async def invite_and_accept(client, world, email: str, *, age_band: str = "21_26
     link = link_in((await outbox(email))[-1].body)
     accepted = await post_form(Browser(client), link, {
         "display_name": display_name, "name": "Nieuw Lid", "password": PASSWORD, "password_confirmation": PASSWORD,
+        "experience": "1",  # the consent step (under 16 the form has no such box: the guardian gives it)
     }, follow_redirects=False)
     assert accepted.status_code == 303, accepted.text
     return await User.objects().get(User.email == email)

@@ -63,15 +63,16 @@ def uvicorn_command(port: int) -> list[str]:
 
 
 class Worker:
-    """One ``uvicorn portal.app:create_app`` process on a port of its own."""
+    """One server process on a port of its own: ``command(port)``, by default
+    ``uvicorn portal.app:create_app``."""
 
-    def __init__(self, tmp_path, name: str, env: dict[str, str]) -> None:
+    def __init__(self, tmp_path, name: str, env: dict[str, str], command=uvicorn_command) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / f"{name}.log"
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            uvicorn_command(self.port), env=env, cwd=PROJECT_ROOT, stdout=self.log, stderr=subprocess.STDOUT
+            command(self.port), env=env, cwd=PROJECT_ROOT, stdout=self.log, stderr=subprocess.STDOUT
         )
 
     def output(self) -> str:

@@ -11,6 +11,7 @@ from portal.core.audit import AuditEntry
 from portal.core.tenancy import TenantScope
 from portal.invitations.tables import Invitation
 from portal.panels.tables import Panel, PanelMembership
+from portal.privacy.tables import Consent
 from tests.support import (
     Browser,
     everywhere,
@@ -64,7 +65,7 @@ async def invite(client, panel, email=NEW, **values):
 
 async def accept_as_new_person(browser, link: str):
     data = {"display_name": "Zonnebloem", "name": "Zoë de Vries", "password": GOOD_PASSWORD,
-            "password_confirmation": GOOD_PASSWORD}
+            "password_confirmation": GOOD_PASSWORD, "experience": "1"}
     return await post_form(browser, link, data, follow_redirects=False)
 
 
@@ -214,7 +215,7 @@ async def test_existing_panel_member_is_invited_to_another_panel(client, officer
     link = link_in((await outbox("sky@x.example"))[0].body)
     sky = Browser(client)
     await login(sky, "sky@x.example")
-    accepted = await post_form(sky, link, {"display_name": "Sky"}, follow_redirects=False)
+    accepted = await post_form(sky, link, {"display_name": "Sky", "experience": "1"}, follow_redirects=False)
     assert accepted.status_code == 303
     assert (await membership_of("sky@x.example")).status == "active"
     assert await everywhere(Membership).count().where(Membership.role == "panel_member") == 1
@@ -315,10 +316,24 @@ async def test_my_invitations_and_accepting_without_the_link(client, officer, te
     mine = await browser.get("/t/alpha/invitations/mine")
     assert mine.status_code == 200
     assert "Ouderpanel" in mine.text
-    assert f'action="/t/alpha/invitations/{invitation.id}/accept-mine"' in mine.text
+    assert f'href="/t/alpha/invitations/{invitation.id}/accept-mine"' in mine.text
 
-    accepted = await post_form(browser, f"/t/alpha/invitations/{invitation.id}/accept-mine", follow_redirects=False)
+    # Joining a panel from "my invitations" asks for consent, as the emailed link does.
+    form = await browser.get(f"/t/alpha/invitations/{invitation.id}/accept-mine")
+    assert form.status_code == 200 and 'id="field-experience"' in form.text
+    assert 'id="field-display_name"' not in form.text  # the name they show here already is used
+    refused = await post_form(browser, f"/t/alpha/invitations/{invitation.id}/accept-mine", {"publication": "1"})
+    assert refused.status_code == 422
+    assert nl("Tick the box to give your consent for the processing of your lived experience. "
+              "Without it you cannot take part in the panel.") in refused.text
+    assert 'id="field-publication" name="publication" value="1" checked' in refused.text
+    assert (await everywhere(Invitation).objects().first()).accepted_at is None  # nothing stored
+
+    accepted = await post_form(browser, f"/t/alpha/invitations/{invitation.id}/accept-mine",
+                               {"experience": "1"}, follow_redirects=False)
     assert accepted.status_code == 303
+    consents = await everywhere(Consent).select(Consent.kind).where(Consent.user == raad.id)
+    assert {row["kind"] for row in consents} == {"account", "experience"}
     after = await browser.get(accepted.headers["location"])
     assert nl("You have joined the panel %(panel)s.", panel="Ouderpanel") in after.text
     assert nl("You have no open invitations in this space.") in after.text

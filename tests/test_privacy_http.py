@@ -9,6 +9,7 @@ from portal.core.tenancy import TenantScope
 from portal.invitations import service as invitations
 from portal.panels import service as panels
 from portal.panels.tables import PanelMembership
+from portal.privacy.rules import CONSENT_TEXT_VERSION
 from portal.privacy.tables import Consent, GuardianRequest, PersonalDetails
 from tests.support import build_panel, link_in, login, make_tenant, make_user, nl, outbox, post_form
 from tests.test_agreements_http import accept_both, log, send_with_terms, submit, world  # noqa: F401
@@ -48,11 +49,11 @@ async def test_an_under_16_member_is_held_until_the_guardian_confirms_once(clien
     assert nl("Thank you. Your consent has been recorded and your child can now take part.") in confirmed.text
     assert (await scope.get(PanelMembership, membership.id)).status == "active"
     consent = await scope.objects(Consent).where(Consent.kind == "guardian").first()
-    assert (consent.given_by, consent.text_version) == ("guardian", "2026-1")
+    assert (consent.given_by, consent.text_version) == ("guardian", CONSENT_TEXT_VERSION)
     twice = await post_form(client, link)
     assert twice.status_code == 410
     assert nl("This link has already been used: your consent was recorded before. Nothing more is needed.") in twice.text
-    assert await scope.count(Consent) == 1
+    assert await scope.count(Consent) == 3  # the guardian's, and the account and experience on their behalf
 
 
 async def test_an_expired_or_unknown_guardian_link_is_refused(client):
@@ -74,13 +75,13 @@ async def test_an_expired_or_unknown_guardian_link_is_refused(client):
 async def test_consents_are_given_and_withdrawn_with_the_text_version(client, world):  # noqa: F811
     await login(client, world["member"].email)
     url = "/t/alpha/privacy/consents"
-    assert (await submit(client, url, {"kind": "experience", "action": "give"})).status_code == 303
-    assert (await submit(client, url, {"kind": "experience", "action": "withdraw"})).status_code == 303
+    assert (await submit(client, url, {"kind": "publication", "action": "give"})).status_code == 303
+    assert (await submit(client, url, {"kind": "publication", "action": "withdraw"})).status_code == 303
     assert (await submit(client, url, {"kind": "bogus", "action": "give"})).status_code == 303
-    refused = await submit(client, url, {"kind": "experience", "action": "withdraw"}, follow_redirects=True)
+    refused = await submit(client, url, {"kind": "publication", "action": "withdraw"}, follow_redirects=True)
     assert nl("This consent was not given, so it cannot be withdrawn.") in refused.text
-    rows = await world["scope"].objects(Consent)
-    assert len(rows) == 1 and rows[0].withdrawn_at is not None and rows[0].text_version == "2026-1"
+    rows = await world["scope"].objects(Consent).where(Consent.kind == "publication")
+    assert len(rows) == 1 and rows[0].withdrawn_at is not None and rows[0].text_version == CONSENT_TEXT_VERSION
 
 
 async def test_details_and_the_benefit_reminder(client, world):  # noqa: F811

@@ -48,7 +48,8 @@ async def _member_with_a_history(client):
         scope, panel, inviter=officer, inviter_roles={"policy_officer"}, email=EMAIL, age_band="27_plus",
         support_contact_id=None, monthly_hours_budget=Decimal(8), days=7)
     member = await invitations.accept_invitation(scope, invitation, user=None, display_name="Zee",
-                                                 new_account={"name": NAME, "password": "correct-horse-battery"})
+                                                 new_account={"name": NAME, "password": "correct-horse-battery"},
+                                                 consents=("experience",))
     round_ = await build_round(tenant, await build_stage(tenant), panels=[panel])
     await login(client, officer.email)
     await submit(client, f"/t/alpha/rounds/{round_.id}/terms", TERMS)
@@ -63,8 +64,7 @@ async def _member_with_a_history(client):
     round_ = await scope.get(ConsultationRound, round_.id)
     thread = (await deliberation.ensure_round_threads(scope, round_))[0]
     await submit(client, f"/t/alpha/threads/{thread.id}/posts", {"body": "Wat ik meemaakte met de wachtlijst."})
-    for kind in ("account", "experience", "attribution"):
-        await submit(client, "/t/alpha/privacy/consents", {"kind": kind, "action": "give"})
+    await submit(client, "/t/alpha/privacy/consents", {"kind": "attribution", "action": "give"})
     await submit(client, "/t/alpha/privacy/details", {"date_of_birth": "1990-03-04", "benefit": "uwv"})
     await login(client, officer.email)
     claim = await scope.objects(Claim).first()

@@ -6,11 +6,11 @@ import pytest
 from click.testing import CliRunner
 
 from portal.cli import main
-from portal.core.settings import ConfigurationError, get_settings, load_settings
+from portal.core.settings import ConfigurationError, get_settings, load_settings, served_base_url
 
 PORTAL_ENV = (
     "PORTAL_DATABASE_URL", "PORTAL_REDIS_URL", "PORTAL_SECRET_KEY", "PORTAL_WORKERS",
-    "PORTAL_BASE_URL", "PORTAL_SMTP_HOST", "PORTAL_UPLOAD_DIR", "PORTAL_DATABASE_POOL",
+    "PORTAL_BASE_URL", "PORTAL_SMTP_HOST", "PORTAL_UPLOAD_DIR", "PORTAL_DATABASE_POOL", "PORTAL_HOST", "PORTAL_PORT",
 )
 
 
@@ -37,6 +37,30 @@ def test_defaults_use_sqlite_in_var_dir_and_no_redis(env, tmp_path):
     assert settings.smtp is None
     assert settings.upload_dir == var_dir / "uploads"
     assert settings.secure_cookies is False
+
+
+def test_links_in_emails_point_where_the_portal_is_served_by_default(env):
+    assert load_settings().base_url == "http://127.0.0.1:8000"
+    env.setenv("PORTAL_PORT", "8500")
+    assert load_settings().base_url == "http://127.0.0.1:8500"
+    env.setenv("PORTAL_HOST", "portal.local")
+    assert load_settings().base_url == "http://portal.local:8500"
+    env.setenv("PORTAL_BASE_URL", "https://portal.example/")
+    assert load_settings().base_url == "https://portal.example"  # an explicit address always wins
+
+
+@pytest.mark.parametrize(("host", "url"), [
+    ("127.0.0.1", "http://127.0.0.1:8500"), ("localhost", "http://localhost:8500"),
+    ("0.0.0.0", "http://127.0.0.1:8500"), ("::", "http://127.0.0.1:8500"), ("::1", "http://[::1]:8500"),
+])
+def test_a_server_on_every_address_is_linked_at_this_machine(host, url):
+    assert served_base_url(host, 8500) == url
+
+
+def test_a_port_that_is_not_a_number_is_refused(env):
+    env.setenv("PORTAL_PORT", "eighty")
+    with pytest.raises(ConfigurationError, match="PORTAL_PORT must be a whole number"):
+        load_settings()
 
 
 def test_https_base_url_turns_on_secure_cookies(env):

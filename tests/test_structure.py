@@ -336,6 +336,7 @@ PUBLIC_ROUTES = {
     "/t/{tenant_slug:str}/invitations/accept/{token:str}",
     "/t/{tenant_slug:str}/guardian/{guardian_token:str}",  # a guardian's consent link
     "/t/{tenant_slug:str}/ledger",  # only when the tenant turns on the public advice ledger
+    "/t/{tenant_slug:str}/logo/{logo_name:str}",  # the header shows it on the public pages too
 }
 
 

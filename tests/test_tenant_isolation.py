@@ -16,8 +16,6 @@ from litestar.routes import HTTPRoute
 
 from portal.accounts.roles import ROLES
 from portal.accounts.tables import Membership
-from portal.agreements import claims
-from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement
 from portal.advice import outcomes as advice_outcomes
 from portal.advice.tables import (
     Advice,
@@ -27,9 +25,11 @@ from portal.advice.tables import (
     Decision,
     DecisionLink,
 )
+from portal.agreements import claims
+from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement
 from portal.core.tenancy import TenantScope
 from portal.cycles import service as cycles
-from portal.cycles.tables import PolicyCycle, Stage
+from portal.cycles.tables import PolicyCycle, Stage, StageTemplateStep
 from portal.deliberation.tables import Poll, PollOption, Post, Thread
 from portal.invitations import service as invitations
 from portal.invitations.tables import Invitation
@@ -37,12 +37,15 @@ from portal.panels import service as panels
 from portal.panels.tables import Panel, PanelMembership
 from portal.rounds import service as rounds
 from portal.rounds.tables import ConsultationRound, RoundDocument, RoundPanel
+from portal.tenants import setup
+from portal.tenants.theme import theme_of
 from tests.support import (
     build_advice,
     build_panel,
     build_round,
     login,
     make_cycle,
+    make_stage_template,
     make_tenant,
     make_user,
     post_form,
@@ -73,10 +76,12 @@ ID_TABLES = {
     "link_id": DecisionLink,
     "question_id": CouncilQuestion,
     "decision_id": Decision,
+    "step_id": StageTemplateStep,
 }
 # String path parameters other than the invitation token -> the key in the ids of the tenant.
-TOKEN_PARAMETERS = {"guardian_token": "guardian_token"}
+TOKEN_PARAMETERS = {"guardian_token": "guardian_token", "logo_name": "logo_name"}
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def tenant_routes(app) -> list[tuple[str, str]]:
@@ -95,6 +100,8 @@ async def _tenant_with_objects(slug: str, upload_dir: Path):
     await tenant.save()
     admin = await make_user(f"admin@{slug}.example", tenant=tenant, roles=ROLES)
     scope = TenantScope(tenant)
+    await make_stage_template(tenant)
+    await setup.update_theme(scope, actor=admin, colours={}, logo=PNG, upload_dir=upload_dir)
     _, token = await invitations.create_invitation(
         scope, inviter=admin, inviter_roles=set(ROLES), email=f"guest@{slug}.example",
         role="panel_member", days=14,
@@ -123,6 +130,8 @@ async def _tenant_with_objects(slug: str, upload_dir: Path):
         "thread_id": thread.id,
         "post_id": post.id,
         "poll_id": poll.id,
+        "step_id": (await scope.objects(StageTemplateStep).first()).id,
+        "logo_name": theme_of(tenant)["uploaded_logo"]["storage_name"],
         **await _agreements(scope, round_, panel, admin, upload_dir),
         **advice_ids,
     }
@@ -243,6 +252,8 @@ async def test_members_of_one_tenant_get_no_pages_of_another(app, client, settin
             continue  # public: the token itself is the credential
         if path.endswith("/ledger"):
             continue  # public when the tenant turns it on, as these tenants do
+        if path.endswith("/logo/{logo_name:str}"):
+            continue  # public: the header of the space's public pages shows it
         url = fill(path, "beta", beta_ids, beta_token)
         response = await request(client, method, url)
         assert response.status_code in (403, 404), f"{method} {url} gave {response.status_code}"

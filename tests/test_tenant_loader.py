@@ -95,16 +95,20 @@ async def test_changed_theme_updates_the_tenant(tmp_path):
 @pytest.mark.parametrize(
     ("original", "new", "field", "problem"),
     [
-        ('kind = "parents"', 'kind = "grandparents"', "panels[0].kind", "must be one of parents, youth, mixed"),
+        ('kind = "parents"', 'kind = "grandparents"', "panels[0].kind", "Choose one of: parents, youth, mixed. Got 'grandparents'."),
         ('primary_color = "#1f4e79"', 'primary_color = "#ffdd00"', "theme.primary_color", "at least 4.5:1"),
-        ('primary_color = "#1f4e79"', 'primary_color = "blue"', "theme.primary_color", "must be a colour"),
+        ('primary_color = "#1f4e79"', 'primary_color = "blue"', "theme.primary_color", "a colour as # and six hexadecimal digits"),
         ('email = "beheer@alpha.example"', 'email = "beheer"', "staff[0].email", "is not an email address"),
-        ('role = "tenant_admin"', 'role = "panel_member"', "staff[0].role", "must be one of"),
+        ('role = "tenant_admin"', 'role = "panel_member"', "staff[0].role", "Choose one of:"),
         ('slug = "alpha"', 'slug = "Alpha Stad"', "slug", "lowercase letters, digits and hyphens"),
         ('slug = "alpha"\n', "", "slug", "is required"),
-        ('kind = "municipality"', 'kind = "province"', "kind", "must be one of municipality, region"),
-        ('name = "Agendavorming"', 'name = ""', "stages[0].name", "must be non-empty text"),
+        ('kind = "municipality"', 'kind = "province"', "kind", "Choose one of: municipality, region"),
+        ('name = "Agendavorming"', 'name = ""', "stages[0].name", "Fill in this field"),
         ('[theme]', 'colour = "red"\n[theme]', "colour", "is not a known field"),
+        ('kind = "parents"', 'kind = "parents"\narchived = "yes"', "panels[0].archived", "must be true or false"),
+        ('[theme]', '[theme]\nlogo_file = "../logo.png"', "theme.logo_file", "in the same folder"),
+        ('[theme]', '[theme]\nlogo_file = "missing.png"', "theme.logo_file", "cannot be read"),
+        ('[theme]', '[theme]\nlogo = "a.svg"\nlogo_file = "a.png"', "theme.logo_file", "either logo or logo_file"),
     ],
 )
 async def test_invalid_file_names_path_field_and_problem(tmp_path, original, new, field, problem):
@@ -119,7 +123,7 @@ async def test_invalid_file_names_path_field_and_problem(tmp_path, original, new
 async def test_second_panel_with_bad_kind_names_index_1(tmp_path):
     text = broken("[[staff]]", '[[panels]]\nname = "Jongeren"\nkind = "teens"\n\n[[staff]]')
     path = write(tmp_path / "tenants", "alpha.toml", text=text)
-    with pytest.raises(TenantFileError, match=re.escape(f"{path}: panels[1].kind: must be one of")):
+    with pytest.raises(TenantFileError, match=re.escape(f"{path}: panels[1].kind: Choose one of")):
         await load_tenants(path.parent)
 
 
@@ -246,10 +250,10 @@ async def test_settings_are_loaded_and_checked(tmp_path):
 
 
 @pytest.mark.parametrize(("line", "problem"), [
-    ('advice_confirmation_rule = "most"', r'settings\.advice_confirmation_rule.*one of "majority", "all"'),
+    ('advice_confirmation_rule = "most"', r'settings\.advice_confirmation_rule.*one of: "majority", "all"'),
     ("advice_confirmation_rule = 1", r"settings\.advice_confirmation_rule.*one of"),
-    ('public_advice_ledger = "yes"', r"settings\.public_advice_ledger.*one of true, false"),
-    ("public_advice_ledger = 1", r"settings\.public_advice_ledger.*one of true, false"),
+    ('public_advice_ledger = "yes"', r"settings\.public_advice_ledger.*one of: true, false"),
+    ("public_advice_ledger = 1", r"settings\.public_advice_ledger.*one of: true, false"),
     ("advice_response_weeks = 0", r"settings\.advice_response_weeks.*whole number"),
 ])
 async def test_advice_settings_are_checked(tmp_path, line, problem):

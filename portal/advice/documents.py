@@ -34,6 +34,7 @@ from portal.advice.rules import (
     differences,
     document_lines,
     item_key,
+    items_from_json,
     keyed_items,
     merge_documents,
     new_item_key,
@@ -46,14 +47,13 @@ from portal.core import audit
 from portal.core.context import RequestContext
 from portal.core.database import engine
 from portal.core.forms import Form
-from portal.core.hooks import first_reason
 from portal.core.i18n import N_, _
 from portal.core.states import check_transition
 from portal.core.tenancy import TenantScope
 from portal.cycles.service import display_names
 from portal.cycles.tables import PolicyCycle, Stage
-from portal.deliberation.access import Access
-from portal.deliberation.service import POSTING_CHECKS
+from portal.deliberation.access import member_access, participation_refusal
+from portal.deliberation.service import posting_refusal
 from portal.panels.service import active_members_of_panels
 from portal.panels.tables import PanelMembership
 from portal.rounds.service import now, recipients_of, today
@@ -278,13 +278,19 @@ async def open_stages(scope: TenantScope) -> list[dict]:
 
 async def writing_refusal(scope: TenantScope, round_: ConsultationRound | None, author: User) -> str | None:
     """Why this member may not write advice for the round, or None. Writing advice is a
-    contribution like a post, so the deliberation's ``POSTING_CHECKS`` decide (agreements: both
-    accepted). Voting on adoption is not a contribution: not checked. Unsolicited advice has no
-    round, so no agreements to accept."""
+    contribution like a post, so the deliberation's checks for posts decide (consent, and
+    agreements: both accepted). Unsolicited advice has no round, so no agreements to accept."""
+    as_poster = member_access(author, round_)
     if round_ is None:
-        return None
-    as_poster = Access(can_read=True, can_post=True, is_member=True, round=round_, user_id=author.id)
-    return await first_reason(POSTING_CHECKS, scope, as_poster, author)
+        return await participation_refusal(scope, as_poster, author)
+    return await posting_refusal(scope, as_poster, author)
+
+
+async def taking_part_refusal(scope: TenantScope, voter: User) -> str | None:
+    """Why this member may not take part in the adoption (or say whether they feel heard), or
+    None. A vote adds no text to own or pay for: no agreements, but consent like every way of
+    taking part."""
+    return await participation_refusal(scope, member_access(voter), voter)
 
 
 async def create_advice(
@@ -343,7 +349,7 @@ async def _base_and_latest(scope: TenantScope, advice_id: int, base: int, latest
     rows = await scope.select(AdviceVersion, AdviceVersion.number, AdviceVersion.title, AdviceVersion.items).where(
         (AdviceVersion.advice == advice_id) & AdviceVersion.number.is_in([base, latest])
     )
-    documents = {row["number"]: Document(row["title"], tuple(keyed_items(_stored_items(row["items"]))))
+    documents = {row["number"]: Document(row["title"], tuple(keyed_items(items_from_json(row["items"]))))
                  for row in rows}
     return documents.get(base, Document("", ())), documents[latest]
 
@@ -438,16 +444,8 @@ async def versions_of(scope: TenantScope, advice_id: int) -> list[dict]:
     ).where(AdviceVersion.advice == advice_id).order_by(AdviceVersion.number, ascending=False)
 
 
-def _stored_items(text: str | None) -> list[dict]:
-    try:
-        items = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
-
-
 def version_items(version: AdviceVersion) -> list[dict]:
-    return _stored_items(version.items)
+    return items_from_json(version.items)
 
 
 async def version_changes(scope: TenantScope, version: AdviceVersion) -> tuple[AdviceVersion | None, list[DiffLine]]:
@@ -504,6 +502,8 @@ async def start_adoption(scope: TenantScope, advice: Advice, access: AdviceAcces
     """draft -> adopting; returns the members to ask by email (after the commit)."""
     if not access.is_member:
         raise AdviceError(_("Only members of the panel can ask the panel to adopt its advice."))
+    if refusal := await taking_part_refusal(scope, actor):
+        raise AdviceError(refusal)
     check_transition(ADVICE_TRANSITIONS, advice.status, "adopting")
     if not await scope.exists(AdviceItem).where(AdviceItem.advice == advice.id):
         raise AdviceError(_("Add at least one advice item before the panel adopts the advice."))
@@ -540,6 +540,8 @@ async def cast_vote(scope: TenantScope, advice: Advice, actor: User, choice: str
     voters = await eligible_voters(scope, advice)
     if actor.id not in voters:
         raise AdviceError(_("Only active members of the panel can adopt its advice."))
+    if refusal := await taking_part_refusal(scope, actor):
+        raise AdviceError(refusal)
     async with engine().transaction():
         await scope.delete(AdoptionVote).where((AdoptionVote.advice == advice.id) & (AdoptionVote.user == actor.id))
         await scope.new(AdoptionVote, advice=advice.id, user=actor.id, choice=choice).save()
@@ -581,6 +583,8 @@ async def reopen(scope: TenantScope, advice: Advice, access: AdviceAccess, actor
     """adopting -> draft: the panel wants to change the text; the answers given so far lapse."""
     if not access.is_member:
         raise AdviceError(_("Only members of the panel can reopen its advice."))
+    if refusal := await taking_part_refusal(scope, actor):
+        raise AdviceError(refusal)
     check_transition(ADVICE_TRANSITIONS, advice.status, "draft")
     async with engine().transaction():
         await scope.delete(AdoptionVote).where(AdoptionVote.advice == advice.id)

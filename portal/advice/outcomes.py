@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from portal.accounts.tables import User
-from portal.advice.documents import TEXT_MAX, TITLE_MAX, AdviceError
+from portal.advice.documents import TEXT_MAX, TITLE_MAX, AdviceError, taking_part_refusal
 from portal.advice.rules import DECISION_KINDS, HEARD_ANSWERS
 from portal.advice.tables import (
     Advice,
@@ -177,6 +177,8 @@ async def answer_heard(scope: TenantScope, item: AdviceItem, is_member: bool, an
         raise AdviceError(_("Only members of the panel that gave this advice can answer this."))
     if item.response_status == "pending" and item.responded_at is None:
         raise AdviceError(_("There is no published response to react to yet."))
+    if refusal := await taking_part_refusal(scope, actor):
+        raise AdviceError(refusal)
     existing = await scope.objects(HeardAnswer).where((HeardAnswer.item == item.id) & (HeardAnswer.user == actor.id)).first()
     async with engine().transaction():
         if existing is None:

@@ -11,7 +11,15 @@ from datetime import date
 
 from portal.accounts.roles import PANEL_MEMBER
 from portal.advice.access import AdviceAccess, readable_advice, readable_advice_condition
-from portal.advice.documents import eligible_voters, items_of, tally_of, versions_of, votes_of
+from portal.advice.documents import (
+    eligible_voters,
+    items_of,
+    taking_part_refusal,
+    tally_of,
+    versions_of,
+    votes_of,
+    writing_refusal,
+)
 from portal.advice.responses import response_versions
 from portal.advice.rules import (
     ANSWERED_STATUSES,
@@ -19,7 +27,6 @@ from portal.advice.rules import (
     RESPONSE_STATUSES,
     is_overdue,
 )
-from portal.agreements.privacy import FORMER_PARTICIPANT, public_attributions
 from portal.advice.tables import (
     AdoptionVote,
     Advice,
@@ -32,6 +39,7 @@ from portal.advice.tables import (
     OutcomeUpdate,
     ResponseVersion,
 )
+from portal.agreements.privacy import FORMER_PARTICIPANT, public_attributions
 from portal.core.audit import AuditEntry
 from portal.core.context import RequestContext
 from portal.core.i18n import N_, _
@@ -122,17 +130,30 @@ async def advice_page(scope: TenantScope, ctx: RequestContext, advice: Advice, a
         adoption = {"tally": tally_of(voters, votes), "my_vote": votes.get(ctx.user.id),
                     "can_vote": ctx.user.id in voters}
     open_items = sum(item.response_status not in ANSWERED_STATUSES for item in items)
+    round_ = await scope.get_or_none(ConsultationRound, advice.round) if advice.round else None
     return {
         "advice": advice,
         "access": access,
+        "refusal": await _member_refusal(scope, ctx, advice, access, round_, adoption),
         "items": items,
         "versions": [{**row, "author_name": names.get(row["author"]) or _(FORMER_PARTICIPANT)} for row in versions],
         "adoption": adoption,
-        "round": await scope.get_or_none(ConsultationRound, advice.round) if advice.round else None,
+        "round": round_,
         "panel": await scope.get_or_none(Panel, advice.panel) if advice.panel else None,
         "overdue": advice.status == "submitted" and is_overdue(advice.response_due, today(), open_items),
         "open_items": open_items,
     }
+
+
+async def _member_refusal(scope: TenantScope, ctx: RequestContext, advice: Advice, access: AdviceAccess,
+                          round_: ConsultationRound | None, adoption: dict | None) -> str | None:
+    """Why the member may not write (a draft) or answer (an adoption) now: the page shows it
+    instead of those forms."""
+    if advice.status == "draft" and access.is_member:
+        return await writing_refusal(scope, round_, ctx.user)
+    if adoption is not None and access.is_member:
+        return await taking_part_refusal(scope, ctx.user)
+    return None
 
 
 # --- an item's whole trail ---------------------------------------------------------------------
@@ -171,6 +192,7 @@ async def item_trail(scope: TenantScope, ctx: RequestContext, item: AdviceItem, 
         "heard": heard,
         "heard_counts": Counter(row.answer for row in heard),
         "my_heard": next((row for row in heard if row.user == ctx.user.id), None),
+        "heard_refusal": await taking_part_refusal(scope, ctx.user) if access.is_member and item.responded_at else None,
         "questions": questions,
         "timeline": timeline,
         "names": names,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from portal.accounts.tables import User
+from portal.advice.rules import HEARD_LABELS, VOTE_LABELS, document_lines, items_from_json
 from portal.advice.tables import (
     AdoptionVote,
     Advice,
@@ -27,9 +28,16 @@ from portal.advice.tables import (
     OutcomeUpdate,
     ResponseVersion,
 )
-from portal.core.i18n import N_
+from portal.core.i18n import N_, _
 from portal.core.tenancy import TenantScope
-from portal.privacy.registry import CONTRIBUTIONS, ERASURE_STEPS, EXPORT_SECTIONS, Contributions
+from portal.privacy.readable import Part, label, record, when
+from portal.privacy.registry import (
+    CONTRIBUTIONS,
+    ERASURE_STEPS,
+    EXPORT_SECTIONS,
+    Contributions,
+    ExportSection,
+)
 from portal.privacy.retention import RETENTION_STEPS
 
 # Columns that only record which staff member or member did something: emptied on erasure.
@@ -57,6 +65,35 @@ async def _export(scope: TenantScope, user: User) -> dict:
         CouncilQuestion.asked_at, CouncilQuestion.answer, CouncilQuestion.answered_at,
     ).where(CouncilQuestion.asked_by == user.id).order_by(CouncilQuestion.id)
     return {"advice_versions": versions, "adoption_votes": votes, "feel_heard": heard, "council_questions": questions}
+
+
+def _version_text(items_json: str) -> str:
+    """The items of a version as the advice reads: numbered, recommendation and rationale."""
+    return "\n".join(document_lines("", items_from_json(items_json))).strip()
+
+
+def _present(data: dict) -> list[Part]:
+    versions = [record(
+        _("%(advice)s, version %(number)s", advice=row["advice"], number=row["number"]),
+        (_("Title"), row["title"]), (_("Saved on"), when(row["created_at"])), (_("Text"), _version_text(row["items"])),
+    ) for row in data["advice_versions"]]
+    votes = [record(row["advice"], (_("Your answer"), label(VOTE_LABELS, row["choice"])),
+                    (_("Answered on"), when(row["created_at"]))) for row in data["adoption_votes"]]
+    heard = [record(row["advice_item"], (_("Your answer"), label(HEARD_LABELS, row["answer"])),
+                    (_("Your explanation"), row["comment"]), (_("Answered on"), when(row["updated_at"])))
+             for row in data["feel_heard"]]
+    questions = [record(
+        row["advice_item"], (_("Question"), row["question"]), (_("Asked on"), when(row["asked_at"])),
+        (_("Answer"), row["answer"] or _("not answered yet")), (_("Answered on"), when(row["answered_at"])),
+    ) for row in data["council_questions"]]
+    return [
+        Part(_("Advice you helped write"), _("Every version of advice that you saved. A panel writes advice "
+                                             "together, so others may have changed it after you."), versions),
+        Part(_("Your votes on advice"), _("What you answered when your panel adopted advice."), votes),
+        Part(_("Do you feel heard?"), _("What you said about the municipality's response to advice."), heard),
+        Part(_("Your questions about advice"), _("The questions you asked as a council member, and the answers."),
+             questions),
+    ]
 
 
 async def _forget_person(scope: TenantScope, user: User) -> None:
@@ -103,7 +140,7 @@ async def _withdraw_advice(scope: TenantScope, user: User, advice_id: int) -> No
         await scope.update(Advice, {Advice.withdrawn_at: datetime.now(UTC)}).where(Advice.id == advice_id)
 
 
-EXPORT_SECTIONS["advice"] = _export
+EXPORT_SECTIONS["advice"] = ExportSection(_export, _present)
 ERASURE_STEPS.append(_forget_person)
 RETENTION_STEPS.append(_retention)
 CONTRIBUTIONS["advice"] = Contributions(_own_advice, _withdraw_advice, N_("Advice you helped write"))

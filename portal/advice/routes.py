@@ -76,6 +76,7 @@ async def _new_page(request: Request, tenancy: TenantScope, round_: Consultation
     ctx = request_context(request)
     return page(
         request, "advice/new.html", status_code=status_code, form=form, round=round_, problem=problem,
+        refusal=await documents.writing_refusal(tenancy, round_, ctx.user),
         panels=await documents.panel_choices(tenancy, ctx, round_),
         stages=await documents.open_stages(tenancy) if round_ is None else [],
     )
@@ -127,7 +128,7 @@ async def show_advice(request: Request, tenancy: NamedDependency[TenantScope], a
 
 
 async def _edit_page(request: Request, tenancy: TenantScope, advice: Advice, form: Form, *,
-                     status_code: int = 200, problem: str | None = None) -> Template:
+                     status_code: int = 200, problem: str | None = None, refusal: str | None = None) -> Template:
     """The edit form with the person's text kept; after a conflict, both sides' texts of each
     conflicting item, the other side labelled with the version and who saved it."""
     blocks = documents.form_blocks(form)
@@ -136,7 +137,7 @@ async def _edit_page(request: Request, tenancy: TenantScope, advice: Advice, for
         number = int(form.values["version"])
         other_version = {"number": number, "author": await documents.version_author(tenancy, advice.id, number)}
     return page(request, "advice/edit.html", status_code=status_code, advice=advice, form=form,
-                problem=problem, blocks=blocks, other_version=other_version, choice_labels=CONFLICT_CHOICE_LABELS)
+                problem=problem, refusal=refusal, blocks=blocks, other_version=other_version, choice_labels=CONFLICT_CHOICE_LABELS)
 
 
 @get("/advice/{advice_id:int}/edit", guards=[MEMBERS])
@@ -147,7 +148,9 @@ async def edit_advice_form(request: Request, tenancy: NamedDependency[TenantScop
         return await _advice_page(request, tenancy, advice, access, status_code=409, problem=_(
             "This advice can only be changed by its panel while it is a draft."))
     form = documents.document_form(advice, await documents.items_of(tenancy, advice.id))
-    return await _edit_page(request, tenancy, advice, form)
+    round_ = await tenancy.get_or_none(ConsultationRound, advice.round) if advice.round else None
+    return await _edit_page(request, tenancy, advice, form,
+                            refusal=await documents.writing_refusal(tenancy, round_, request_context(request).user))
 
 
 def _saved_message(saved: documents.SavedDocument) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -121,6 +122,15 @@ HEARD_LABELS = {
 
 
 # --- differences between versions ----------------------------------------------------------------
+
+
+def items_from_json(text: str | None) -> list[dict]:
+    """The items of a version as stored (JSON); nothing when the text is not a list."""
+    try:
+        items = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
 def document_lines(title: str, items: list[dict]) -> list[str]:

@@ -6,12 +6,27 @@ from __future__ import annotations
 from datetime import date
 
 from portal.accounts.tables import User
+from portal.agreements.rules import (
+    ATTRIBUTION_LABELS,
+    BASIS_LABELS,
+    CLAIM_KIND_LABELS,
+    CLAIM_STATUS_LABELS,
+    LICENCE_LABELS,
+    OWNER_LABELS,
+    OWNERSHIP_STATUS_LABELS,
+    PAYMENT_STATUS_LABELS,
+    UNIT_LABELS,
+)
 from portal.agreements.service import display_names
 from portal.agreements.tables import Claim, OwnershipAgreement, PaymentAgreement, RestrictedPayee
+from portal.agreements.terms import format_money
 from portal.core.i18n import N_, _
 from portal.core.tenancy import TenantScope
-from portal.privacy.registry import ERASURE_STEPS, EXPORT_SECTIONS
+from portal.panels.rules import AGE_BAND_LABELS
+from portal.privacy.readable import Part, Record, day, label, record, when, yes_no
+from portal.privacy.registry import ERASURE_STEPS, EXPORT_SECTIONS, ExportSection
 from portal.privacy.retention import RETENTION_STEPS
+from portal.rounds.service import format_hours
 
 FINANCIAL_RECORD_YEARS = 7
 ANONYMOUS = N_("Anonymous participant")
@@ -25,12 +40,65 @@ async def _export(scope: TenantScope, user: User) -> dict:
     ).where(PaymentAgreement.user == user.id)
     ownership = await scope.select(
         OwnershipAgreement, *OwnershipAgreement.all_columns(exclude=[OwnershipAgreement.tenant]),
+        OwnershipAgreement.round.title.as_alias("round_title"),
     ).where(OwnershipAgreement.user == user.id)
     claims = await scope.select(
         Claim, Claim.id, Claim.agreement, Claim.kind, Claim.activity_date, Claim.hours, Claim.amount,
         Claim.description, Claim.receipt_filename, Claim.status, Claim.reason,
-    ).where(Claim.agreement.user == user.id)
+        Claim.agreement.round.title.as_alias("round_title"),
+    ).where(Claim.agreement.user == user.id).order_by(Claim.activity_date)
     return {"payment_agreements": payments, "ownership_agreements": ownership, "hours_and_expenses": claims}
+
+
+def _rate(row: dict) -> str:
+    if row["unit"] == "none":
+        return ""
+    return f"{format_money(row['rate'])} {label(UNIT_LABELS, row['unit'])}"
+
+
+def _payment_record(row: dict) -> Record:
+    return record(
+        row["round_title"], (_("Status"), label(PAYMENT_STATUS_LABELS, row["status"])),
+        (_("Basis of payment"), label(BASIS_LABELS, row["basis"])), (_("Payer"), row["payer"]),
+        (_("Rate"), _rate(row)), (_("Planned hours"), _("%(hours)s hours", hours=format_hours(row["planned_hours"]))),
+        (_("Invoice with VAT"), yes_no(row["vat_invoice"])), (_("Fiscal year"), str(row["fiscal_year"])),
+        (_("Age band"), label(AGE_BAND_LABELS, row["age_band"])), (_("Change requested"), row["change_request"]),
+        (_("Proposed on"), when(row["created_at"])), (_("Agreed on"), when(row["agreed_at"])),
+        (_("Paid on"), day(row["paid_on"])))
+
+
+def _ownership_record(row: dict) -> Record:
+    return record(
+        row["round_title"], (_("Status"), label(OWNERSHIP_STATUS_LABELS, row["status"])),
+        (_("Owner"), label(OWNER_LABELS, row["owner"])), (_("Licence"), label(LICENCE_LABELS, row["licence"])),
+        (_("Attribution"), label(ATTRIBUTION_LABELS, row["attribution"])),
+        (_("Review of edits before publication"), yes_no(row["review_edits"])),
+        (_("Withdrawal terms"), row["withdrawal_terms"]), (_("Change requested"), row["change_request"]),
+        (_("Proposed on"), when(row["created_at"])), (_("Accepted on"), when(row["accepted_at"])))
+
+
+def _claim_record(row: dict) -> Record:
+    hours = row["kind"] == "hours"
+    # An amount for hours is set when they are approved (through the volunteer-allowance caps).
+    amount = row["status"] == "approved" or not hours
+    return record(
+        _("Activity of %(date)s", date=day(row["activity_date"])), (_("Round"), row["round_title"]),
+        (_("Kind"), label(CLAIM_KIND_LABELS, row["kind"])),
+        (_("Hours"), _("%(hours)s hours", hours=format_hours(row["hours"])) if hours else ""),
+        (_("Amount"), format_money(row["amount"]) if amount else ""), (_("Description"), row["description"]),
+        (_("Receipt"), row["receipt_filename"]), (_("Status"), label(CLAIM_STATUS_LABELS, row["status"])),
+        (_("Reason"), row["reason"]))
+
+
+def _present(data: dict) -> list[Part]:
+    return [
+        Part(_("Payment agreements"), _("What you are paid for your work in a round, and how."),
+             [_payment_record(row) for row in data["payment_agreements"]]),
+        Part(_("Ownership agreements"), _("Who owns what you write in a round, and how it may be used and published."),
+             [_ownership_record(row) for row in data["ownership_agreements"]]),
+        Part(_("Hours and expenses"), _("The hours and expenses you logged, and what the policy officer decided."),
+             [_claim_record(row) for row in data["hours_and_expenses"]]),
+    ]
 
 
 async def _restrict(scope: TenantScope, user_id: int, name: str, round_ids: list[int] | None = None) -> None:
@@ -76,7 +144,7 @@ async def _retention(scope: TenantScope, round_ids: list[int]) -> None:
         await _restrict(scope, user_id, names.get(user_id, ""), round_ids)
 
 
-EXPORT_SECTIONS["agreements"] = _export
+EXPORT_SECTIONS["agreements"] = ExportSection(_export, _present)
 ERASURE_STEPS.append(_restrict_financial_records)
 RETENTION_STEPS.append(_retention)
 

@@ -103,6 +103,23 @@ def default_terms(tenant, panel_kind: str) -> dict:
     return terms
 
 
+def configured_terms(tenant, panel_kind: str, values: dict) -> dict:
+    """The default terms a tenant keeps for ``panel_kind`` after its admin saved ``values`` (read
+    by ``read_terms``): the fields that differ from the built-in defaults, written as a tenant
+    file writes them (amounts as text), so that the file stays short."""
+    built_in = {**BUILT_IN_TERMS, **BUILT_IN_TERMS_BY_KIND.get(panel_kind, {}),
+                "payer": tenant.name, "withdrawal_terms": _(DEFAULT_WITHDRAWAL_TERMS)}
+    kept = {}
+    for name in TERM_FIELDS:
+        value = values[name]
+        if name in ("rate", "planned_hours"):
+            if Decimal(str(value)) != Decimal(str(built_in[name])):
+                kept[name] = format(caps.money(value) if name == "rate" else Decimal(value).normalize(), "f")
+        elif value != built_in[name]:
+            kept[name] = value
+    return kept
+
+
 def terms_form(terms: dict) -> Form:
     """A form filled with ``terms``, to edit them."""
     form = Form()

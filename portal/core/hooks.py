@@ -11,3 +11,18 @@ async def first_reason(checks: Iterable[Callable[..., Awaitable[str | None]]], *
         if reason := await check(*arguments):
             return reason
     return None
+
+
+class Reason(str):
+    """A reason that also says where the person can do something about it: ``link`` (an address)
+    and ``link_text``. Everywhere else (messages, exceptions) it is the text itself; the
+    ``refusal_notice`` macro shows the link beside it."""
+
+    link: str
+    link_text: str
+
+    def __new__(cls, message: str, link: str, link_text: str) -> Reason:
+        reason = super().__new__(cls, message)
+        reason.link = link
+        reason.link_text = link_text
+        return reason

@@ -9,6 +9,8 @@ per request by the request-context middleware.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -54,6 +56,16 @@ _ = gettext
 def N_(message: str) -> str:
     """Marks a message for extraction where it is defined; translate it with ``_`` when shown."""
     return message
+
+
+@contextmanager
+def using_locale(locale: str) -> Iterator[None]:
+    """Messages in ``locale`` inside the block (outside a request: the command line)."""
+    token = current_locale.set(locale)
+    try:
+        yield
+    finally:
+        current_locale.reset(token)
 
 
 def choose_locale(requested: str | None, fallback: str | None) -> str:

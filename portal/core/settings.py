@@ -9,6 +9,11 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+# A server listening on every address is linked at the machine itself: the link in an email is
+# followed on the machine that runs the portal (PORTAL_BASE_URL names any other address).
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 class ConfigurationError(Exception):
@@ -77,6 +82,15 @@ def _int_env(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def served_base_url(host: str, port: int) -> str:
+    """Where a person on this machine reaches the portal served on ``host`` and ``port``."""
+    if host in WILDCARD_HOSTS:
+        host = DEFAULT_HOST
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def load_settings() -> Settings:
     var_dir = _var_dir()
     database_url = os.environ.get("PORTAL_DATABASE_URL") or f"sqlite:///{var_dir / 'portal.sqlite'}"
@@ -108,7 +122,9 @@ def load_settings() -> Settings:
         if smtp_host
         else None
     )
-    base_url = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # Every link in an email uses this one value; unset, it follows where ``portal serve`` listens.
+    base_url = (os.environ.get("PORTAL_BASE_URL") or served_base_url(
+        os.environ.get("PORTAL_HOST") or DEFAULT_HOST, _int_env("PORTAL_PORT", DEFAULT_PORT))).rstrip("/")
     return Settings(
         database_url=database_url,
         redis_url=redis_url,

@@ -16,7 +16,7 @@ from litestar.response import Template
 from portal.accounts.roles import ROLE_LABELS
 from portal.core.i18n import LOCALES, current_locale, translations_for
 from portal.core.settings import PROJECT_ROOT
-from portal.tenants.theme import theme_css, theme_of
+from portal.tenants.theme import logo_url, theme_css, theme_of
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
@@ -50,7 +50,7 @@ def create_environment() -> Environment:
         current_locale=lambda: current_locale.get(),
         role_label=role_label,
         tenant_theme_css=lambda tenant: theme_css(theme_of(tenant)),
-        tenant_logo=lambda tenant: theme_of(tenant).get("logo"),
+        tenant_logo_url=logo_url,
     )
     environment.filters["date"] = format_date
     environment.filters["datetime"] = format_datetime

@@ -39,7 +39,7 @@ def _base(tenancy: TenantScope) -> str:
     return f"/t/{tenancy.tenant.slug}"
 
 
-def _labels() -> dict:
+def participation_labels() -> dict:
     """Translated labels the cycle templates use."""
     return {
         "participation_label": lambda form: _(PARTICIPATION_LABELS.get(form, form)),
@@ -121,7 +121,7 @@ async def cycles_index(request: Request, tenancy: NamedDependency[TenantScope]) 
         "cycles/index.html",
         cycles=await service.list_cycles(tenancy),
         can_manage=_can_manage(request),
-        **_labels(),
+        **participation_labels(),
     )
 
 
@@ -201,7 +201,7 @@ async def _cycle_page(
         message=message,
         add_form=add_form or Form(),
         timeline_only=timeline_only,
-        **_labels(),
+        **participation_labels(),
     )
 
 
@@ -318,7 +318,7 @@ async def _stage_page(
             "can_manage": _can_manage(request),
             "requires_reasoned_response": requires_reasoned_response,
             "error": error,
-            **_labels(),
+            **participation_labels(),
         },
     )
 
@@ -349,7 +349,7 @@ async def _stage_edit_page(
         stage=stage,
         cycle=cycle,
         form=form,
-        **_labels(),
+        **participation_labels(),
     )
 
 
@@ -368,7 +368,7 @@ async def _stage_item_fragment(
         can_manage=_can_manage(request),
         item_error=error,
         item_message=message,
-        **_labels(),
+        **participation_labels(),
     )
 
 

@@ -7,6 +7,9 @@
   membership naming them as support contact).
 * Council members get nothing from that role: deliberation is the panels' own space.
 * Anyone who may read a thread may post in it while its round is ``sent`` (not once it is closed).
+* A member takes part (posts, reactions, polls, and in the advice feature: writing, votes, "do
+  you feel heard?") only when every ``PARTICIPATION_CHECKS`` entry lets them (privacy: consent
+  to processing of their lived experience).
 
 Everyone else gets a 404: a thread they may not read does not exist for them. Someone with
 several roles gets the union. ``thread_access`` costs at most two queries, whatever the size of
@@ -15,13 +18,15 @@ the panel; ``readable_threads_condition`` is one condition on ``Thread`` for lis
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from litestar.exceptions import NotFoundException
 from piccolo.columns.combination import And, Or, Where
 
 from portal.accounts.roles import PANEL_MEMBER, SUPPORT_CONTACT
+from portal.accounts.tables import User
 from portal.core.context import RequestContext
+from portal.core.hooks import first_reason
 from portal.core.tenancy import TenantScope
 from portal.deliberation.tables import Post, Thread
 from portal.panels.tables import PanelMembership
@@ -47,9 +52,38 @@ class Access:
     is_member: bool = False
     round: ConsultationRound | None = None
     user_id: int | None = None
+    # Why the person may not take part now although the round is open (``participating``): the
+    # page shows it where the forms would be, and ``can_post`` is off.
+    refusal: str | None = None
 
 
 NO_ACCESS = Access()
+
+
+# Rules other features add before a member takes part in any way: a post, a reaction, a poll or a
+# vote, advice (privacy: consent to processing of lived experience). Each is awaited with
+# (scope, access, person) and returns why the person may not take part, or None. Text
+# contributions also pass the deliberation's ``POSTING_CHECKS`` (agreements); votes do not.
+PARTICIPATION_CHECKS: list = []
+
+
+async def participation_refusal(scope: TenantScope, access: Access, person: User) -> str | None:
+    return await first_reason(PARTICIPATION_CHECKS, scope, access, person)
+
+
+def member_access(person: User, round_: ConsultationRound | None = None) -> Access:
+    """A panel member taking part outside a thread (advice, adoption votes, topics), for the
+    participation and posting checks."""
+    return Access(can_read=True, can_post=True, is_member=True, round=round_, user_id=person.id)
+
+
+async def participating(scope: TenantScope, access: Access, person: User) -> Access:
+    """The access for showing a thread: when a participation check refuses the person, the forms
+    give way to the reason (``refusal``) before they type anything."""
+    if not access.can_post:
+        return access
+    refusal = await participation_refusal(scope, access, person)
+    return replace(access, can_post=False, refusal=refusal) if refusal else access
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from portal.core.templating import is_htmx_partial, page
 from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
 from portal.deliberation import polls, reactions
-from portal.deliberation.access import Access, get_post_for, get_thread_and_access
+from portal.deliberation.access import Access, get_post_for, get_thread_and_access, participating
 from portal.deliberation.tables import Poll, Thread
 
 
@@ -92,6 +92,8 @@ def _new_poll_page(
 def _cannot_create(access: Access) -> tuple[int, str] | None:
     if polls.can_create_poll(access):
         return None
+    if access.refusal:
+        return 403, access.refusal
     if not access.can_post:
         return 409, _("This round is closed. No new polls can be started.")
     return 403, _("Only officers and members of the panel can start a poll.")
@@ -99,8 +101,9 @@ def _cannot_create(access: Access) -> tuple[int, str] | None:
 
 @get("/threads/{thread_id:int}/polls/new", guards=[requires_member])
 async def new_poll(request: Request, tenancy: NamedDependency[TenantScope], thread_id: FromPath[int]) -> Template:
-    thread, access = await get_thread_and_access(tenancy, request_context(request), thread_id)
-    refused = _cannot_create(access)
+    ctx = request_context(request)
+    thread, access = await get_thread_and_access(tenancy, ctx, thread_id)
+    refused = _cannot_create(await participating(tenancy, access, ctx.user))
     if refused:
         return _new_poll_page(request, thread, Form(), status_code=refused[0], problem=refused[1])
     return _new_poll_page(request, thread, polls.new_poll_form())
@@ -113,7 +116,7 @@ async def create_poll(
     ctx = request_context(request)
     thread, access = await get_thread_and_access(tenancy, ctx, thread_id)
     form = await read_form(request)
-    refused = _cannot_create(access)
+    refused = _cannot_create(await participating(tenancy, access, ctx.user))
     if refused:
         return _new_poll_page(request, thread, form, status_code=refused[0], problem=refused[1])
     values = polls.parse_poll_form(form)

@@ -25,7 +25,7 @@ from portal.core.database import engine
 from portal.core.forms import Form
 from portal.core.i18n import N_, _
 from portal.core.tenancy import TenantScope
-from portal.deliberation.access import Access, thread_access
+from portal.deliberation.access import Access, participation_refusal, thread_access
 from portal.deliberation.reactions import announce
 from portal.deliberation.tables import Poll, PollOption, PollVote, Thread
 
@@ -219,6 +219,8 @@ async def create_poll(
         raise PollForbiddenError(_("This conversation does not exist here."))
     if not can_create_poll(access):
         raise PollForbiddenError(_("You cannot start a poll in this conversation."))
+    if refusal := await participation_refusal(scope, access, actor):
+        raise PollForbiddenError(refusal)
     question = (values.question or "").strip()
     if not question:
         raise PollError(_("Fill in the question."), "question")
@@ -272,6 +274,8 @@ async def cast_vote(
         raise PollForbiddenError(_("This poll does not exist here."))
     if not can_vote(access):
         raise PollForbiddenError(_("Only members of the panel can vote in this poll."))
+    if refusal := await participation_refusal(scope, access, user):
+        raise PollForbiddenError(refusal)
     if not is_open(poll, at):
         raise PollClosedError(_(CLOSED_MESSAGE))
     reason = (reason or "").strip()

@@ -20,7 +20,7 @@ from portal.accounts.tables import User
 from portal.core.database import engine
 from portal.core.i18n import N_, _
 from portal.core.tenancy import TenantScope
-from portal.deliberation.access import Access
+from portal.deliberation.access import Access, participation_refusal
 from portal.deliberation.tables import Post, Reaction
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,9 @@ async def toggle_reaction(
         raise ReactionError(_("Choose agree, disagree or question."))
     if not access.can_post:
         raise ReactionError(_("You cannot react in this conversation."))
+    # A reaction is an opinion given as a member: taking part, like a vote.
+    if refusal := await participation_refusal(scope, access, user):
+        raise ReactionError(refusal)
     if post.deleted_at is not None or post.hidden_at is not None:
         raise ReactionError(_("This post was removed or hidden. You cannot react to it."))
     mine = (Reaction.post == post.id) & (Reaction.user == user.id) & (Reaction.kind == kind)

@@ -21,7 +21,8 @@ import importlib
 import logging
 import re
 import secrets
-from collections.abc import Mapping, Sequence, Set as AbstractSet
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -44,6 +45,9 @@ from portal.deliberation.access import (
     OPEN_STATUS,
     Access,
     RoundAccess,
+    member_access,
+    participating,
+    participation_refusal,
     readable_threads_condition,
     round_access,
     thread_access,
@@ -291,6 +295,8 @@ async def open_sub_topic(
     if not access.can_open_sub_topic(round_, panel_id):
         raise ThreadError(_("You can only open a topic in the conversation of your own panel."),
                           status_code=403, field="panel_id")
+    if refusal := await _topic_refusal(scope, access, round_, actor.user):
+        raise ThreadError(refusal, status_code=403)
     thread = scope.new(Thread, round=round_.id, panel=panel_id, title=title, is_main=False,
                        created_by=actor.user.id)
     async with engine().transaction():
@@ -327,6 +333,8 @@ class RoundThreads:
     has_joint: bool = False
     # (panel id as text, name) for the "new topic" form; "" is "all panels together".
     topic_panels: list[tuple[str, str]] = field(default_factory=list)
+    # Why a member may not open a topic now (``access.PARTICIPATION_CHECKS``): shown instead of the form.
+    refusal: str | None = None
 
     @property
     def can_open_topic(self) -> bool:
@@ -373,8 +381,16 @@ async def round_threads(scope: TenantScope, ctx: RequestContext, round_: Consult
         options = sorted(((str(panel), panel_names[panel]) for panel in open_in), key=lambda option: option[1])
         if result.has_joint and (access.is_officer or access.member_panel_ids):
             options.append(("", _(JOINT_THREAD_TITLE)))
-        result.topic_panels = options
+        result.refusal = await _topic_refusal(scope, access, round_, ctx.user) if options else None
+        result.topic_panels = [] if result.refusal else options
     return result
+
+
+async def _topic_refusal(scope: TenantScope, access: RoundAccess, round_: ConsultationRound, person: User) -> str | None:
+    """Why this person may not open a topic (a title is a contribution too); officers may."""
+    if access.is_officer:
+        return None
+    return await participation_refusal(scope, member_access(person, round_), person)
 
 
 async def round_threads_section(
@@ -479,9 +495,16 @@ async def _posting_access(scope: TenantScope, thread: Thread, access: Access | N
     return Access(can_read=True, can_post=round_.status == OPEN_STATUS, round=round_)
 
 
-# Rules other features add before a post is written (agreements: both accepted). Each is awaited
-# with (scope, access, author) and returns why the author may not post, or None.
+# Rules other features add before a post is written (agreements: both accepted), after the
+# ``PARTICIPATION_CHECKS`` of access.py that every way of taking part passes (consent). Each is
+# awaited with (scope, access, author) and returns why the author may not post, or None.
 POSTING_CHECKS: list = []
+
+
+async def posting_refusal(scope: TenantScope, access: Access, author: User) -> str | None:
+    """Why the author may not write here (a post, advice), or None."""
+    return await participation_refusal(scope, access, author) or await first_reason(
+        POSTING_CHECKS, scope, access, author)
 
 
 async def create_post(
@@ -502,7 +525,7 @@ async def create_post(
     access = await _posting_access(scope, thread, access)
     if not access.can_post:
         raise PostError(_("You cannot write in this conversation (any more)."))
-    if refusal := await first_reason(POSTING_CHECKS, scope, access, author):
+    if refusal := await posting_refusal(scope, access, author):
         raise PostError(refusal, status_code=403)
     token = clean_token(client_token)
     same = (Post.thread == thread.id) & (Post.author == author.id) & (Post.client_token == token)
@@ -585,6 +608,8 @@ async def edit_post(
     if access is None:
         access = await _posting_access(scope, await scope.get(Thread, post.thread), None)
     check_editable(scope, post, access, at)
+    if refusal := await participation_refusal(scope, access, editor):
+        raise PostError(refusal, status_code=403)
     body = check_body(body)
     new_sensitive = post.sensitive if sensitive is None else bool(sensitive)
     if body == post.body_markdown and new_sensitive == post.sensitive:
@@ -863,6 +888,8 @@ async def thread_page(
     unread markers. Viewing the page marks the thread as read."""
     if access is None:
         access = await thread_access(scope, ctx, thread)
+    if ctx.user is not None:
+        access = await participating(scope, access, ctx.user)
     viewer_id = ctx.user.id if ctx.user else None
     moderator = access.can_moderate
     in_thread = scope.select(Post, Post.id).where(Post.thread == thread.id)

@@ -21,6 +21,7 @@ from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
 from portal.invitations import service
 from portal.invitations.tables import Invitation
+from portal.privacy.rules import CONSENT_LABELS, CONSENT_TEXT_VERSION
 
 MANAGERS = requires_role(TENANT_ADMIN, POLICY_OFFICER)
 
@@ -50,6 +51,9 @@ async def invite(
     context = request_context(request)
     form = await read_form(request)
     email = form.email("email", _("Email address"))
+    # Nothing is chosen beforehand: the most powerful role must never be given by oversight.
+    if not form.raw("role").strip():
+        form.add_error("role", _("Choose the role this person gets in this space."))
     role = form.choice("role", _("Role"), roles_invitable_by(context.roles))
     if form.is_valid:
         with form.catch_as_error(service.InvitationError, "email"):
@@ -100,13 +104,33 @@ async def _acceptance(request: Request, tenancy: NamedDependency[TenantScope], t
     return invitation, None
 
 
+async def _acceptance_page(request: Request, tenancy: TenantScope, invitation: Invitation, form: Form,
+                           consent_step: service.ConsentStep | None, *, action: str, asks_name: bool = True,
+                           status_code: int = 200) -> Template:
+    """The acceptance form: the emailed link's (``asks_name``: the name shown, and a new account's
+    details), or that of an invitation accepted from "my invitations"; both ask for consent."""
+    return page(
+        request, "invitations/accept.html", status_code=status_code, invitation=invitation, action=action,
+        asks_name=asks_name, form=form, panel=await service.panel_of(tenancy, invitation),
+        consent_step=consent_step, consent_labels=CONSENT_LABELS, text_version=CONSENT_TEXT_VERSION,
+    )
+
+
+def _link_action(tenancy: TenantScope, token: str) -> str:
+    return f"/t/{tenancy.tenant.slug}/invitations/accept/{token}"
+
+
+def _mine_action(tenancy: TenantScope, invitation: Invitation) -> str:
+    return f"/t/{tenancy.tenant.slug}/invitations/{invitation.id}/accept-mine"
+
+
 @get("/invitations/accept/{token:str}")
 async def acceptance_form(request: Request, tenancy: NamedDependency[TenantScope], token: FromPath[str]) -> Template:
     invitation, refusal_page = await _acceptance(request, tenancy, token)
     if refusal_page:
         return refusal_page
-    panel = await service.panel_of(tenancy, invitation)
-    return page(request, "invitations/accept.html", invitation=invitation, token=token, form=Form(), panel=panel)
+    step = await service.consent_step(tenancy, invitation, request_context(request).user)
+    return await _acceptance_page(request, tenancy, invitation, Form(), step, action=_link_action(tenancy, token))
 
 
 @post("/invitations/accept/{token:str}")
@@ -121,22 +145,28 @@ async def accept(request: Request, tenancy: NamedDependency[TenantScope], token:
     if user is None:
         name = form.text("name", _("Your name"), max_length=120)
         new_account = {"name": name, "password": accounts.read_new_password(form, _("Password"))}
+    step = await service.consent_step(tenancy, invitation, user)
+    consents = service.read_joining_consents(form, step)
     if form.is_valid:
         try:
             user = await service.accept_invitation(
-                tenancy, invitation, user=user, display_name=display_name, new_account=new_account
+                tenancy, invitation, user=user, display_name=display_name, new_account=new_account,
+                consents=consents,
             )
         except service.InvitationError as error:
             return page(request, "invitations/unusable.html", status_code=409, message=str(error))
     if not form.is_valid:
-        return page(
-            request, "invitations/accept.html", status_code=422, invitation=invitation, token=token, form=form,
-            panel=await service.panel_of(tenancy, invitation),
-        )
+        return await _acceptance_page(request, tenancy, invitation, form, step, action=_link_action(tenancy, token),
+                                      status_code=422)
     # A new role, or a new login: either way the session gets a new id.
     rotate_session(request.scope)
     request.scope["session"]["user_id"] = user.id
     panel = await service.panel_of(tenancy, invitation)
+    if panel is not None and step.guardian_gives:
+        # The next step is the guardian's: asked for from the privacy page.
+        flash(request.scope, _("Welcome! Ask your parent or guardian for consent, then you can take part in the panel %(panel)s.",
+                               panel=panel.name))
+        return see_other(f"/t/{tenancy.tenant.slug}/privacy")
     if panel is not None:
         flash(request.scope, _("Welcome! You have joined the panel %(panel)s.", panel=panel.name))
     else:
@@ -152,21 +182,50 @@ async def my_invitations(request: Request, tenancy: NamedDependency[TenantScope]
     )
 
 
+async def _my_invitation(request: Request, tenancy: TenantScope, invitation_id: int) -> tuple[Invitation, Template | None]:
+    """An invitation addressed to the logged-in person, or the page that says it is not theirs."""
+    invitation = await tenancy.get(Invitation, invitation_id)
+    if invitation.email != request_context(request).user.email:
+        return invitation, page(request, "invitations/wrong_account.html", status_code=403)
+    return invitation, None
+
+
+@get("/invitations/{invitation_id:int}/accept-mine", guards=[requires_member])
+async def accept_mine_form(
+    request: Request, tenancy: NamedDependency[TenantScope], invitation_id: FromPath[int]
+) -> Template:
+    """Accepting an invitation to a panel from "my invitations" asks for consent, as the link does."""
+    invitation, refusal_page = await _my_invitation(request, tenancy, invitation_id)
+    if refusal_page:
+        return refusal_page
+    step = await service.consent_step(tenancy, invitation, request_context(request).user)
+    return await _acceptance_page(request, tenancy, invitation, Form(), step,
+                                  action=_mine_action(tenancy, invitation), asks_name=False)
+
+
 @post("/invitations/{invitation_id:int}/accept-mine", guards=[requires_member])
 async def accept_mine(
     request: Request, tenancy: NamedDependency[TenantScope], invitation_id: FromPath[int]
 ) -> Template | Redirect:
     """Accept an invitation addressed to the logged-in person, without the emailed link.
 
-    The person already takes part in this space, so the name they show here is used.
+    The person already takes part in this space, so the name they show here is used. An
+    invitation to a panel needs the same consent as the emailed link asks for.
     """
     context = request_context(request)
-    invitation = await tenancy.get(Invitation, invitation_id)
-    if invitation.email != context.user.email:
-        return page(request, "invitations/wrong_account.html", status_code=403)
+    invitation, refusal_page = await _my_invitation(request, tenancy, invitation_id)
+    if refusal_page:
+        return refusal_page
+    form = await read_form(request)
+    step = await service.consent_step(tenancy, invitation, context.user)
+    consents = service.read_joining_consents(form, step)
+    if not form.is_valid:
+        return await _acceptance_page(request, tenancy, invitation, form, step,
+                                      action=_mine_action(tenancy, invitation), asks_name=False, status_code=422)
     try:
         await service.accept_invitation(
-            tenancy, invitation, user=context.user, display_name=context.display_name or context.user.name
+            tenancy, invitation, user=context.user, display_name=context.display_name or context.user.name,
+            consents=consents,
         )
     except service.InvitationError as error:
         return page(request, "invitations/unusable.html", status_code=409, message=str(error))
@@ -179,4 +238,6 @@ async def accept_mine(
     return see_other(f"/t/{tenancy.tenant.slug}/invitations/mine")
 
 
-route_handlers = [invitations_index, invite, revoke, acceptance_form, accept, my_invitations, accept_mine]
+route_handlers = [
+    invitations_index, invite, revoke, acceptance_form, accept, my_invitations, accept_mine_form, accept_mine,
+]

@@ -9,12 +9,14 @@ from portal.accounts.roles import PANEL_MEMBER, roles_invitable_by
 from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.database import engine
+from portal.core.forms import Form
 from portal.core.i18n import _
 from portal.core.mail import MailService
 from portal.core.security import hash_password, hash_token, new_token
 from portal.core.tenancy import TenantScope
 from portal.invitations.tables import Invitation
 from portal.panels.tables import Panel, PanelMembership
+from portal.privacy.rules import EXPERIENCE_CONSENT, JOINING_CONSENTS
 from portal.tenants.tables import Tenant
 
 
@@ -165,6 +167,48 @@ def refusal_for(invitation: Invitation | None) -> str | None:
     }.get(state_of(invitation))
 
 
+@dataclass(frozen=True)
+class ConsentStep:
+    """The consent step of accepting an invitation to a panel."""
+
+    # Under 16 (by the invitation's age band, or a date of birth): the guardian consents instead.
+    guardian_gives: bool
+    # Consent to processing lived experience already given in this space (another panel).
+    experience_given: bool
+
+
+async def consent_step(scope: TenantScope, invitation: Invitation, user: User | None) -> ConsentStep | None:
+    """What the acceptance form asks about consent; None for an invitation to a role only."""
+    if invitation.panel is None:
+        return None
+    from portal.privacy import service as privacy  # privacy builds on panels, which build on this
+
+    membership = await _invited_membership(scope, invitation)
+    age_band = membership.age_band if membership is not None else ""
+    if user is None:
+        return ConsentStep(guardian_gives=age_band == "under_16", experience_given=False)
+    return ConsentStep(
+        guardian_gives=await privacy.is_under_guardian_age(scope, user.id, age_band),
+        experience_given=EXPERIENCE_CONSENT in await privacy.active_consents(scope, user.id),
+    )
+
+
+def read_joining_consents(form: Form, step: ConsentStep | None) -> tuple[str, ...]:
+    """The consents ticked on the acceptance form. Consent to processing lived experience is
+    required to join a panel, unless a guardian gives it (under 16) or it was given before;
+    publication and attribution stay optional."""
+    if step is None:
+        return ()
+    ticked = tuple(kind for kind in JOINING_CONSENTS if form.raw(kind))
+    if step.guardian_gives:
+        return tuple(kind for kind in ticked if kind != EXPERIENCE_CONSENT)
+    if EXPERIENCE_CONSENT not in ticked and not step.experience_given:
+        form.add_error(EXPERIENCE_CONSENT, _(
+            "Tick the box to give your consent for the processing of your lived experience. "
+            "Without it you cannot take part in the panel."))
+    return ticked
+
+
 async def accept_invitation(
     scope: TenantScope,
     invitation: Invitation,
@@ -172,8 +216,10 @@ async def accept_invitation(
     user: User | None,
     display_name: str,
     new_account: dict | None = None,
+    consents: tuple[str, ...] = (),
 ) -> User:
     """Accept for a logged-in ``user``, or create the account from ``new_account`` (name, password).
+    ``consents``: those given on the acceptance form of a panel invitation (``read_joining_consents``).
 
     Everything happens in one transaction, and the invitation is claimed with a conditional
     update, so a link clicked twice at the same moment makes one membership, not two.
@@ -208,6 +254,10 @@ async def accept_invitation(
             ).save()
         if invitation.panel is not None:
             await _activate_panel_membership(scope, invitation, user)
+            if consents:
+                from portal.privacy.service import give_joining_consents
+
+                await give_joining_consents(scope, user, consents)
         await audit.record_in(
             scope, "invitation.accepted", "invitation", invitation.id, user,
             after={"role": invitation.role, "user_id": user.id},
@@ -215,14 +265,19 @@ async def accept_invitation(
     return user
 
 
-async def _activate_panel_membership(scope: TenantScope, invitation: Invitation, user: User) -> None:
-    """The invited panel membership is linked to this person and becomes active, or held while
-    an activation hold applies (inside the acceptance)."""
-    membership = await scope.objects(PanelMembership).where(
+async def _invited_membership(scope: TenantScope, invitation: Invitation) -> PanelMembership | None:
+    """The panel membership waiting for this invitation's acceptance."""
+    return await scope.objects(PanelMembership).where(
         (PanelMembership.panel == invitation.panel)
         & (PanelMembership.invited_email == invitation.email)
         & (PanelMembership.status == "invited")
     ).first()
+
+
+async def _activate_panel_membership(scope: TenantScope, invitation: Invitation, user: User) -> None:
+    """The invited panel membership is linked to this person and becomes active, or held while
+    an activation hold applies (inside the acceptance)."""
+    membership = await _invited_membership(scope, invitation)
     if membership is None:
         raise InvitationError(
             _("This invitation to the panel has been withdrawn. Ask the person who invited you for a new one.")

@@ -13,13 +13,13 @@ from portal.accounts.roles import POLICY_OFFICER, SUPPORT_CONTACT, TENANT_ADMIN
 from portal.core.context import flash
 from portal.core.forms import Form
 from portal.core.guards import requires_role
-from portal.core.i18n import N_, _
+from portal.core.i18n import N_, _, ngettext
 from portal.core.mail import MailService
 from portal.core.settings import Settings
 from portal.core.states import TransitionError
 from portal.core.templating import page
 from portal.core.tenancy import TenantScope
-from portal.core.web import read_form, request_context, see_other
+from portal.core.web import read_form, request_context, safe_next, see_other
 from portal.invitations import service as invitations
 from portal.panels import service
 from portal.panels.rules import (
@@ -32,8 +32,14 @@ from portal.panels.rules import (
 )
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
 from portal.privacy import service as privacy
+from portal.tenants.validation import (
+    PANEL_DESCRIPTION_MAX,
+    PANEL_NAME_MAX,
+    PARTNER_ORGANISATION_MAX,
+)
 
 MANAGERS = requires_role(TENANT_ADMIN, POLICY_OFFICER)
+ADMINS = requires_role(TENANT_ADMIN)
 READERS = requires_role(TENANT_ADMIN, POLICY_OFFICER, SUPPORT_CONTACT)
 DEFAULT_MONTHLY_HOURS = "8"
 NO_SUPPORT_CONTACT = ""
@@ -69,12 +75,14 @@ def _hours(value) -> str:
 
 def _read_panel_form(form: Form) -> dict:
     return {
-        "name": form.text("name", _("Name"), max_length=120),
+        "name": form.text("name", _("Name"), max_length=PANEL_NAME_MAX),
         "kind": form.choice("kind", _("Kind of panel"), PANEL_KINDS),
         "partner_organisation": form.text(
-            "partner_organisation", _("Partner organisation"), required=False, max_length=200
+            "partner_organisation", _("Partner organisation"), required=False, max_length=PARTNER_ORGANISATION_MAX
         ),
-        "description": form.text("description", _("Description"), required=False, max_length=2000),
+        "description": form.text(
+            "description", _("Description"), required=False, max_length=PANEL_DESCRIPTION_MAX
+        ),
     }
 
 
@@ -143,6 +151,7 @@ def _panel_page(
         invite_form=invite_form,
         message=message,
         hours=_hours,
+        can_archive=request_context(request).has_role(TENANT_ADMIN),
         **detail,
         **_labels(),
     )
@@ -217,6 +226,37 @@ async def invite_member(
     )
     flash(request.scope, _("The invitation to %(panel)s has been sent to %(email)s.", panel=panel.name, email=email))
     return see_other(f"{_base(tenancy)}/panels/{panel.id}")
+
+
+async def _archive_action(request: Request, tenancy: TenantScope, panel_id: int, archive: bool) -> Redirect:
+    panel = await tenancy.get(Panel, panel_id)
+    actor = request_context(request).user
+    try:
+        if archive:
+            withdrawn = await service.archive_panel(tenancy, panel, actor=actor)
+            message = ngettext(
+                "The panel %(name)s has been archived; %(num)s open invitation was withdrawn.",
+                "The panel %(name)s has been archived; %(num)s open invitations were withdrawn.",
+                withdrawn, name=panel.name,
+            ) if withdrawn else _("The panel %(name)s has been archived.", name=panel.name)
+        else:
+            await service.unarchive_panel(tenancy, panel, actor=actor)
+            message = _("The panel %(name)s is back from the archive.", name=panel.name)
+        flash(request.scope, message)
+    except service.PanelError as error:
+        flash(request.scope, str(error))
+    next_page = safe_next((await read_form(request)).raw("next"), f"{_base(tenancy)}/panels/{panel.id}")
+    return see_other(next_page)
+
+
+@post("/panels/{panel_id:int}/archive", guards=[ADMINS])
+async def archive_panel(request: Request, tenancy: NamedDependency[TenantScope], panel_id: FromPath[int]) -> Redirect:
+    return await _archive_action(request, tenancy, panel_id, archive=True)
+
+
+@post("/panels/{panel_id:int}/unarchive", guards=[ADMINS])
+async def unarchive_panel(request: Request, tenancy: NamedDependency[TenantScope], panel_id: FromPath[int]) -> Redirect:
+    return await _archive_action(request, tenancy, panel_id, archive=False)
 
 
 # --- memberships -------------------------------------------------------------------------------
@@ -356,6 +396,8 @@ route_handlers = [
     edit_panel_form,
     edit_panel,
     invite_member,
+    archive_panel,
+    unarchive_panel,
     edit_membership_form,
     edit_membership,
     correct_date_of_birth,

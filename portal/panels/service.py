@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -30,6 +31,7 @@ from portal.invitations import service as invitations
 from portal.invitations.tables import Invitation
 from portal.panels.rules import AGE_BANDS, MAX_MONTHLY_HOURS, MEMBERSHIP_TRANSITIONS
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
+from portal.tenants.validation import PANEL_NAME_MAX
 
 MANAGER_ROLES = (TENANT_ADMIN, POLICY_OFFICER)
 # Order of the members table: current members first.
@@ -124,7 +126,7 @@ def _name_taken() -> PanelError:
 async def _check_panel_values(
     scope: TenantScope, name: str, kind: str, *, except_id: int | None = None
 ) -> None:
-    if not name.strip() or len(name) > 120:
+    if not name.strip() or len(name) > PANEL_NAME_MAX:
         raise PanelError(_("Fill in a name of at most 120 characters."), "name")
     if kind not in PANEL_KINDS:
         raise PanelError(_("Choose the kind of panel from the list."), "kind")
@@ -205,22 +207,71 @@ async def update_panel(
     return panel
 
 
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _archived_refusal() -> PanelError:
+    return PanelError(_("This panel is archived. Bring it back from the archive first."), "email")
+
+
+async def archive_panel(scope: TenantScope, panel: Panel, *, actor: User | None) -> int:
+    """Archive a panel: it is no longer offered for new rounds or new members, and its history
+    stays readable. Open invitations to it are withdrawn (nobody should join a panel that gets
+    no more rounds); active and paused memberships stay as they are, so rounds already sent to
+    the panel carry on, and bringing the panel back restores it as it was. Returns the number of
+    invitations withdrawn."""
+    invited = await scope.objects(PanelMembership).where(
+        (PanelMembership.panel == panel.id) & (PanelMembership.status == "invited")
+    )
+    async with engine().transaction():
+        changed = await scope.update(Panel, {Panel.archived_at: now()}).where(
+            (Panel.id == panel.id) & Panel.archived_at.is_null()
+        ).returning(Panel.id)
+        if not changed:
+            raise PanelError(_("This panel is already archived."))
+        for membership in invited:
+            await change_membership_status(scope, membership, actor=actor, status="withdrawn")
+        await audit.record_in(
+            scope, "panel.archived", "panel", panel.id, actor,
+            before={"archived": False}, after={"archived": True, "invitations_withdrawn": len(invited)},
+        )
+    return len(invited)
+
+
+async def unarchive_panel(scope: TenantScope, panel: Panel, *, actor: User | None) -> None:
+    """Bring an archived panel back: it is offered for rounds and new members again."""
+    async with engine().transaction():
+        changed = await scope.update(Panel, {Panel.archived_at: None}).where(
+            (Panel.id == panel.id) & Panel.archived_at.is_not_null()
+        ).returning(Panel.id)
+        if not changed:
+            raise PanelError(_("This panel is not archived."))
+        await audit.record_in(
+            scope, "panel.unarchived", "panel", panel.id, actor,
+            before={"archived": True}, after={"archived": False},
+        )
+
+
 async def list_panels(scope: TenantScope) -> list[dict]:
-    """Every panel of the tenant with its number of active members, in one query."""
+    """Every panel of the tenant with its number of active members, in one query; archived
+    panels last."""
     active_members = QueryString(
         "(SELECT COUNT(*) FROM panel_membership pm WHERE pm.panel = panel.id"
         " AND pm.tenant = panel.tenant AND pm.status = {})",
         "active",
     ).as_alias("active_members")
-    return await scope.select(
+    rows = await scope.select(
         Panel,
         Panel.id,
         Panel.name,
         Panel.kind,
         Panel.partner_organisation,
         Panel.description,
+        Panel.archived_at,
         active_members,
     ).order_by(Panel.name)
+    return sorted(rows, key=lambda row: row["archived_at"] is not None)
 
 
 # --- support contacts --------------------------------------------------------------------------
@@ -295,6 +346,8 @@ async def invite_member(
     person per panel); someone whose earlier invitation expired or was withdrawn gets a new one.
     """
     email = email.strip().lower()
+    if panel.archived_at is not None:
+        raise _archived_refusal()
     _check_membership_values(age_band, monthly_hours_budget)
     await _check_support_contact(scope, support_contact_id)
     existing = await _memberships_for_email(scope, panel.id, email)

@@ -18,6 +18,9 @@ class Panel(TenantOwned, Table):
     partner_organisation = Varchar(length=200, default="")
     description = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    # Set when a tenant admin archives the panel: it is no longer offered for new rounds or new
+    # members; its history stays readable and its memberships stay as they are.
+    archived_at = Timestamptz(null=True, default=None)
 
 
 class PanelMembership(TenantOwned, Table):

@@ -3,8 +3,10 @@
 A feature registers here at import (agreements, deliberation through this package, later advice),
 so the privacy feature never needs to know every table:
 
-- ``EXPORT_SECTIONS[name] = async (scope, user) -> list | dict``: the person's data in a tenant,
-  as JSON-ready values (one section of the download).
+- ``EXPORT_SECTIONS[name] = ExportSection(collect, present)``: one section of the download.
+  ``collect`` gives the person's data in a tenant as JSON-ready values, complete (ids and stored
+  values included, for a computer); ``present`` turns that data into the parts of the readable
+  page (``portal/privacy/readable.py``), for a person.
 - ``ERASURE_STEPS.append(async (scope, user) -> None)``: run per tenant the person belongs to,
   inside the erasure transaction, before the account itself is deleted. Leave nothing that
   names the person, except in a restricted financial record.
@@ -18,8 +20,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-ExportSection = Callable[..., Awaitable[Any]]
+from portal.privacy.readable import Part
+
 ErasureStep = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ExportSection:
+    # (scope, user) -> list | dict, JSON-ready
+    collect: Callable[..., Awaitable[Any]]
+    # what ``collect`` gave -> the parts of the readable page, in the current language
+    present: Callable[[Any], list[Part]]
+
 
 EXPORT_SECTIONS: dict[str, ExportSection] = {}
 ERASURE_STEPS: list[ErasureStep] = []

@@ -13,7 +13,7 @@ from portal.accounts.roles import PANEL_MEMBER
 from portal.core.context import flash
 from portal.core.forms import Form
 from portal.core.guards import requires_member, requires_role, requires_tenant
-from portal.core.i18n import _
+from portal.core.i18n import _, ngettext
 from portal.core.mail import MailService
 from portal.core.sessions import rotate_session
 from portal.core.settings import Settings
@@ -21,14 +21,30 @@ from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import read_form, request_context, see_other
 from portal.privacy import selfservice, service
-from portal.privacy.rules import BENEFIT_LABELS, CONSENT_LABELS, CONSENT_TEXT_VERSION
+from portal.privacy.rules import (
+    BENEFIT_LABELS,
+    CONSENT_LABELS,
+    CONSENT_TEXT_VERSION,
+    EXPERIENCE_CONSENT,
+    GUARDIAN_GIVES,
+)
 from portal.privacy.tables import GuardianRequest
+from portal.rounds.service import today
 
 MEMBERS = requires_role(PANEL_MEMBER)
 
 
 def _privacy_url(tenancy: TenantScope) -> str:
     return f"/t/{tenancy.tenant.slug}/privacy"
+
+
+def _withdrawn_url(tenancy: TenantScope) -> str:
+    return f"/t/{tenancy.tenant.slug}/privacy/withdrawn"
+
+
+def _back_url(tenancy: TenantScope, form: Form) -> str:
+    """Back to the page the form was on: the privacy page, or the page after a withdrawn consent."""
+    return _withdrawn_url(tenancy) if form.raw("back") == "withdrawn" else _privacy_url(tenancy)
 
 
 async def _privacy_page(request: Request, tenancy: TenantScope, *, status_code: int = 200,
@@ -90,10 +106,22 @@ async def change_consent(request: Request, tenancy: NamedDependency[TenantScope]
             flash(request.scope, _("Your consent has been recorded."))
         else:
             await service.withdraw_consent(tenancy, user, kind)
+            if kind == EXPERIENCE_CONSENT:  # that page says so itself, and what it means
+                return see_other(_withdrawn_url(tenancy))
             flash(request.scope, _("Your consent has been withdrawn."))
     except service.PrivacyError as error:
         flash(request.scope, str(error))
     return see_other(_privacy_url(tenancy))
+
+
+@get("/privacy/withdrawn", guards=[MEMBERS])
+async def consent_withdrawn(request: Request, tenancy: NamedDependency[TenantScope]) -> Template | Redirect:
+    """After withdrawing the consent for lived experience: what that means, and the choice to
+    withdraw what was written too (never done without asking)."""
+    user = request_context(request).user
+    if EXPERIENCE_CONSENT in await service.active_consents(tenancy, user.id):
+        return see_other(_privacy_url(tenancy))
+    return page(request, "privacy/withdrawn.html", contributions=await selfservice.my_contributions(tenancy, user))
 
 
 @post("/privacy/guardian", guards=[MEMBERS])
@@ -115,7 +143,7 @@ async def ask_guardian(request: Request, tenancy: NamedDependency[TenantScope], 
 async def _guardian_page(request: Request, tenancy: TenantScope, token: str, *, status_code: int = 200,
                          refusal: str | None = None, done: bool = False) -> Template:
     return page(request, "privacy/guardian.html", status_code=status_code, token=token, refusal=refusal,
-                done=done, consent_labels=CONSENT_LABELS)
+                done=done, consent_labels=CONSENT_LABELS, guardian_gives=GUARDIAN_GIVES, text_version=CONSENT_TEXT_VERSION)
 
 
 def _refusal_status(request: GuardianRequest | None) -> int:
@@ -149,25 +177,11 @@ async def guardian_confirm(request: Request, tenancy: NamedDependency[TenantScop
 
 @get("/privacy/download", guards=[MEMBERS])
 async def download(request: Request, tenancy: NamedDependency[TenantScope]) -> Response:
-    user = request_context(request).user
-    data = await selfservice.my_data(tenancy, user)
-    environment = request.app.template_engine.engine
-    readable = environment.get_template("privacy/export.html").render(
-        data={name: selfservice.readable_rows(value) for name, value in _flat_sections(data).items()},
-        tenant=tenancy.tenant, name=user.name)
+    data = await selfservice.my_data(tenancy, request_context(request).user)
+    readable = request.app.template_engine.engine.get_template("privacy/export.html").render(
+        parts=selfservice.readable_parts(data), tenant=tenancy.tenant, made_on=today())
     return Response(content=selfservice.download_zip(data, readable), media_type="application/zip", headers={
         "Content-Disposition": 'attachment; filename="mijn-gegevens.zip"', "Cache-Control": "private, no-store"})
-
-
-def _flat_sections(data: dict) -> dict:
-    """Sections with sub-sections (agreements) become one table each on the readable page."""
-    flat = {}
-    for name, value in data.items():
-        if isinstance(value, dict) and all(isinstance(item, list) for item in value.values()):
-            flat.update(value)
-        else:
-            flat[name] = value
-    return flat
 
 
 @post("/privacy/contributions/withdraw", guards=[MEMBERS])
@@ -181,7 +195,16 @@ async def withdraw_contribution(request: Request, tenancy: NamedDependency[Tenan
         flash(request.scope, _("Your contribution has been withdrawn."))
     except service.PrivacyError as error:
         flash(request.scope, str(error))
-    return see_other(_privacy_url(tenancy))
+    return see_other(_back_url(tenancy, form))
+
+
+@post("/privacy/contributions/withdraw-all", guards=[MEMBERS])
+async def withdraw_all_contributions(request: Request, tenancy: NamedDependency[TenantScope]) -> Redirect:
+    form = await read_form(request)
+    count = await selfservice.withdraw_all_contributions(tenancy, request_context(request).user)
+    flash(request.scope, ngettext("%(num)s contribution has been withdrawn.", "%(num)s contributions have been withdrawn.",
+                                  count) if count else _("Nothing to withdraw."))
+    return see_other(_back_url(tenancy, form))
 
 
 @get("/privacy/erase", guards=[MEMBERS])
@@ -218,5 +241,5 @@ async def erase(request: Request) -> Template:
         "payment records are kept for seven years in restricted form, as the law requires."))
 
 
-route_handlers = [privacy, save_details, change_consent, ask_guardian, guardian_form, guardian_confirm,
-                  download, withdraw_contribution, erase_form, erase]
+route_handlers = [privacy, save_details, change_consent, consent_withdrawn, ask_guardian, guardian_form,
+                  guardian_confirm, download, withdraw_contribution, withdraw_all_contributions, erase_form, erase]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from portal.core.i18n import N_
 
-# The version of the consent texts people see; a new text gets a new version, and the record
-# keeps which version each consent was given for.
-CONSENT_TEXT_VERSION = "2026-1"
+# The version of the consent texts people see (the labels below and the explanation of processing
+# lived experience in templates/privacy/_experience_text.html); a new text gets a new version, and
+# the record keeps which version each consent was given for.
+CONSENT_TEXT_VERSION = "2026-2"
 CONSENT_LABELS = {
     "account": N_("An account in the portal with my email address and name"),
     "experience": N_("Processing of my lived experience of youth care (health data) for this advice work"),
@@ -14,8 +15,20 @@ CONSENT_LABELS = {
     "attribution": N_("Mentioning me (my name, pseudonym or panel) with what is published"),
 }
 SELF_CONSENTS = tuple(CONSENT_LABELS)
+# Needed to take part at all (post, write advice, vote): lived experience of youth care is health
+# data (AVG art. 9), processed only with explicit consent. Under 16 the guardian gives it.
+EXPERIENCE_CONSENT = "experience"
+# Given on the invitation's acceptance form when asked; publication and attribution stay optional.
+JOINING_CONSENTS = ("experience", "publication", "attribution")
 GUARDIAN_CONSENT = "guardian"
+# What a guardian consents to on behalf of a member under 16, besides the guardian's consent
+# itself: the account and processing of lived experience (the text of the confirmation page).
+GUARDIAN_GIVES = ("account", EXPERIENCE_CONSENT)
 CONSENT_KINDS = (*SELF_CONSENTS, GUARDIAN_CONSENT)
+# Every kind of consent record: the guardian's covers all of the member's own for a member under 16.
+CONSENT_KIND_LABELS = {**CONSENT_LABELS, GUARDIAN_CONSENT: N_("Consent of your parent or guardian, because you were under 16")}
+# Who gave a consent: the person themselves, or their guardian by the emailed link.
+CONSENT_GIVER_LABELS = {"self": N_("you"), "guardian": N_("your parent or guardian")}
 GUARDIAN_AGE = 16
 GUARDIAN_LINK_DAYS = 14
 

@@ -14,15 +14,30 @@ from datetime import UTC, date, datetime
 from portal.accounts.tables import Membership, User
 from portal.core import audit
 from portal.core.database import engine
-from portal.core.i18n import N_, _
+from portal.core.i18n import LOCALES, N_, _
 from portal.core.mail import OutboxMessage
+from portal.core.templating import role_label
 from portal.core.tenancy import TenantScope, own_rows_across_tenants
 from portal.deliberation.tables import Post, PostRevision
 from portal.invitations.tables import Invitation
+from portal.panels.rules import AGE_BAND_LABELS, MEMBERSHIP_STATUS_LABELS
 from portal.panels.tables import PanelMembership
-from portal.privacy.registry import CONTRIBUTIONS, ERASURE_STEPS, EXPORT_SECTIONS, Contributions
+from portal.privacy.readable import Part, day, label, record, when
+from portal.privacy.registry import (
+    CONTRIBUTIONS,
+    ERASURE_STEPS,
+    EXPORT_SECTIONS,
+    Contributions,
+    ExportSection,
+)
+from portal.privacy.rules import (
+    BENEFIT_LABELS,
+    CONSENT_GIVER_LABELS,
+    CONSENT_KIND_LABELS,
+)
 from portal.privacy.service import PrivacyError
 from portal.privacy.tables import Consent, GuardianRequest, PersonalDetails
+from portal.rounds.service import format_hours
 from portal.tenants.tables import Tenant
 
 
@@ -38,9 +53,25 @@ async def _account(scope: TenantScope, user: User) -> dict:
             "last_login_at": user.last_login_at}
 
 
+def _present_account(account: dict) -> list[Part]:
+    details = record(
+        _("Your account"), (_("Name"), account["name"]), (_("Email address"), account["email"]),
+        (_("Language"), LOCALES.get(account["language"] or "")),
+        (_("Account made on"), when(account["created_at"])),
+        (_("Last logged in on"), when(account["last_login_at"])))
+    return [Part(_("Your account"),
+                 _("The details you log in with. They are the same in every space of the portal."), [details])]
+
+
 async def _roles(scope: TenantScope, user: User) -> list[dict]:
     return await scope.select(Membership, Membership.role, Membership.display_name, Membership.created_at).where(
         Membership.user == user.id)
+
+
+def _present_roles(roles: list[dict]) -> list[Part]:
+    records = [record(role_label(row["role"]), (_("Name others see"), row["display_name"]),
+                      (_("Since"), when(row["created_at"]))) for row in roles]
+    return [Part(_("Your roles"), _("What you do in this space, and the name other people see."), records)]
 
 
 async def _panels(scope: TenantScope, user: User) -> list[dict]:
@@ -50,6 +81,15 @@ async def _panels(scope: TenantScope, user: User) -> list[dict]:
     ).where(PanelMembership.user == user.id)
 
 
+def _present_panels(panels: list[dict]) -> list[Part]:
+    records = [record(
+        row["panel"], (_("Status"), label(MEMBERSHIP_STATUS_LABELS, row["status"])),
+        (_("Age band"), label(AGE_BAND_LABELS, row["age_band"])),
+        (_("Time budget per month"), _("%(hours)s hours", hours=format_hours(row["monthly_hours_budget"]))),
+        (_("Invited on"), when(row["created_at"]))) for row in panels]
+    return [Part(_("Your panels"), _("The panels you were invited to or take part in."), records)]
+
+
 async def _posts(scope: TenantScope, user: User) -> list[dict]:
     return await scope.select(
         Post, Post.id, Post.thread.title.as_alias("conversation"), Post.body_markdown.as_alias("text"),
@@ -57,25 +97,70 @@ async def _posts(scope: TenantScope, user: User) -> list[dict]:
     ).where(Post.author == user.id).order_by(Post.id)
 
 
+def _present_posts(posts: list[dict]) -> list[Part]:
+    records = [record(
+        _("Post of %(moment)s", moment=when(row["created_at"])), (_("Conversation"), row["conversation"]),
+        (_("Changed on"), when(row["edited_at"])), (_("Withdrawn on"), when(row["deleted_at"])),
+        (_("Text"), row["text"])) for row in posts]
+    return [Part(_("Your posts"), _("What you wrote in the conversations of your panels. "
+                                    "A post you withdrew has no text any more."), records)]
+
+
 async def _consents(scope: TenantScope, user: User) -> list[dict]:
     return await scope.select(Consent, Consent.kind, Consent.given_by, Consent.text_version, Consent.given_at,
                               Consent.withdrawn_at).where(Consent.user == user.id).order_by(Consent.id)
 
 
-async def _details(scope: TenantScope, user: User) -> list[dict]:
+def _present_consents(consents: list[dict]) -> list[Part]:
+    records = [record(
+        label(CONSENT_KIND_LABELS, row["kind"]), (_("Given by"), label(CONSENT_GIVER_LABELS, row["given_by"])),
+        (_("Given on"), when(row["given_at"])), (_("Withdrawn on"), when(row["withdrawn_at"]) or _("not withdrawn")),
+        (_("Version of the text"), row["text_version"])) for row in consents]
+    return [Part(_("Your consents"), _("What you gave permission for, and when. You can withdraw a consent "
+                                       "on the page Privacy and consent."), records)]
+
+
+async def _details(scope: TenantScope, user: User) -> dict:
     details = await scope.select(PersonalDetails, PersonalDetails.date_of_birth, PersonalDetails.benefit).where(
         PersonalDetails.user == user.id)
     guardians = await scope.select(GuardianRequest, GuardianRequest.guardian_email, GuardianRequest.created_at,
                                    GuardianRequest.confirmed_at).where(GuardianRequest.user == user.id)
-    return [*details, *guardians]
+    return {"details": details, "guardian_requests": guardians}
 
 
-EXPORT_SECTIONS.update(account=_account, roles=_roles, panels=_panels, posts=_posts, consents=_consents,
-                       personal_details=_details)
+def _present_details(data: dict) -> list[Part]:
+    details = [record(_("Your date of birth and benefit"), (_("Date of birth"), day(row["date_of_birth"]) or _("not given")),
+                      (_("Benefit"), label(BENEFIT_LABELS, row["benefit"]))) for row in data["details"]]
+    requests = [record(_("Request of %(moment)s", moment=when(row["created_at"])),
+                       (_("Email address"), row["guardian_email"]),
+                       (_("Confirmed on"), when(row["confirmed_at"]) or _("not confirmed yet")))
+                for row in data["guardian_requests"]]
+    return [
+        Part(_("Your date of birth and benefit"), _("Your date of birth is only used for your age on the day of an activity. "
+                                  "A benefit only shows you a reminder."), details),
+        Part(_("Requests to your parent or guardian"),
+             _("The emails the portal sent to your parent or guardian to ask for consent."), requests),
+    ]
+
+
+# Who the person is and what they agreed to here: first on the readable page.
+PERSONAL_SECTIONS = {
+    "account": ExportSection(_account, _present_account), "roles": ExportSection(_roles, _present_roles),
+    "panels": ExportSection(_panels, _present_panels), "consents": ExportSection(_consents, _present_consents),
+    "personal_details": ExportSection(_details, _present_details), "posts": ExportSection(_posts, _present_posts),
+}
+EXPORT_SECTIONS.update(PERSONAL_SECTIONS)
 
 
 async def my_data(scope: TenantScope, user: User) -> dict:
-    return {name: await section(scope, user) for name, section in EXPORT_SECTIONS.items()}
+    return {name: await section.collect(scope, user) for name, section in EXPORT_SECTIONS.items()}
+
+
+def readable_parts(data: dict) -> list[Part]:
+    """The parts of the readable page, section by section, from the data ``my_data`` gave: the
+    person's own first, then those of the features (agreements, advice)."""
+    sections = {**PERSONAL_SECTIONS, **EXPORT_SECTIONS}
+    return [part for name, section in sections.items() for part in section.present(data[name])]
 
 
 def _json(data: dict) -> str:
@@ -89,12 +174,6 @@ def download_zip(data: dict, readable_html: str) -> bytes:
         archive.writestr("mijn-gegevens.json", _json(data))
         archive.writestr("mijn-gegevens.html", readable_html)
     return buffer.getvalue()
-
-
-def readable_rows(value) -> list[dict]:
-    """A section as rows of label/value pairs, for the readable page."""
-    rows = value if isinstance(value, list) else [value]
-    return [{key: "" if item is None else str(item) for key, item in row.items()} for row in rows if row]
 
 
 # --- withdraw a contribution ------------------------------------------------------------------
@@ -136,6 +215,15 @@ async def withdraw_contribution(scope: TenantScope, user: User, kind: str, contr
         except LookupError as error:
             raise PrivacyError(_("This contribution cannot be found, or it was already withdrawn.")) from error
         await audit.record_in(scope, "contribution.withdrawn", kind, contribution_id, user, after={"kind": kind})
+
+
+async def withdraw_all_contributions(scope: TenantScope, user: User) -> int:
+    """Withdraw everything the person wrote here, each audited, in one transaction; how many."""
+    contributions = await my_contributions(scope, user)
+    async with engine().transaction():
+        for item in contributions:
+            await withdraw_contribution(scope, user, item["kind"], item["id"])
+    return len(contributions)
 
 
 # --- erase me ---------------------------------------------------------------------------------

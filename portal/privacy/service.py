@@ -1,10 +1,13 @@
 """Consent records, the guardian's confirmation for members under 16, and personal details.
 
-A member under 16 (by date of birth, or by the age band they were invited with) is not activated
-in a panel until a guardian confirmed by email (``ACTIVATION_HOLDS`` of the panels feature), and
-nothing of theirs is published (``may_publish``). At 16 they are asked to consent themselves.
-Whatever a hold depends on (a date of birth, a consent) has the panels feature decide again
-(``reevaluate_activation``) in the same transaction.
+A member takes part (posts, advice, votes) only with consent to processing of their lived
+experience (``participation_check``, one of the deliberation's ``PARTICIPATION_CHECKS``). A
+member under 16 (by date of birth, or by the age band they were invited with) is not activated
+in a panel until a guardian confirmed by email (``ACTIVATION_HOLDS`` of the panels feature); the
+guardian gives that consent on their behalf. Nothing of theirs is published without it
+(``may_publish``). At 16 they are asked to consent themselves. Whatever a hold depends on (a
+date of birth, a consent) has the panels feature decide again (``reevaluate_activation``) in the
+same transaction.
 """
 
 from __future__ import annotations
@@ -15,18 +18,22 @@ from portal.accounts.tables import User
 from portal.agreements.caps import age_on
 from portal.core import audit
 from portal.core.database import engine
+from portal.core.hooks import Reason
 from portal.core.i18n import _
 from portal.core.mail import MailService
 from portal.core.security import hash_token, new_token
 from portal.core.tenancy import TenantScope
+from portal.deliberation.access import PARTICIPATION_CHECKS
 from portal.panels.service import ACTIVATION_HOLDS, reevaluate_activation
 from portal.panels.tables import PanelMembership
 from portal.privacy.rules import (
     BENEFIT_LABELS,
     BENEFIT_REMINDERS,
     CONSENT_TEXT_VERSION,
+    EXPERIENCE_CONSENT,
     GUARDIAN_AGE,
     GUARDIAN_CONSENT,
+    GUARDIAN_GIVES,
     GUARDIAN_LINK_DAYS,
     SELF_CONSENTS,
 )
@@ -136,14 +143,37 @@ async def has_guardian_consent(scope: TenantScope, user_id: int) -> bool:
 async def give_consent(scope: TenantScope, user: User, kind: str) -> None:
     if kind not in SELF_CONSENTS:
         raise PrivacyError(_("Choose a consent from the list."))
+    if kind == EXPERIENCE_CONSENT and await is_under_guardian_age(scope, user.id):
+        raise PrivacyError(_("You are under 16: your parent or guardian gives this consent for you."))
     async with engine().transaction():
-        if kind in await active_consents(scope, user.id):
+        current = (await active_consents(scope, user.id)).get(kind)
+        if current is not None and current.given_by == "self":
             return
-        consent = scope.new(Consent, user=user.id, kind=kind, given_by="self", text_version=CONSENT_TEXT_VERSION)
-        await consent.save()
-        await audit.record_in(scope, "consent.given", "consent", consent.id, user,
-                              after={"kind": kind, "given_by": "self", "text_version": CONSENT_TEXT_VERSION})
+        if current is not None:  # the member's own consent (at 16) takes over from their guardian's
+            await scope.update(Consent, {Consent.withdrawn_at: now()}).where(Consent.id == current.id)
+            await audit.record_in(scope, "consent.withdrawn", "consent", current.id, user,
+                                  before={"kind": kind, "given_by": current.given_by}, after={"replaced_by_own": True})
+        await _record_consent(scope, user.id, kind, "self", user)
         await reevaluate_activation(scope, user, user, by="consent")
+
+
+async def give_joining_consents(scope: TenantScope, user: User, kinds: tuple[str, ...]) -> None:
+    """On accepting a panel invitation (inside its transaction): the consents ticked on the form,
+    and the account consent that accepting gives. Under 16 the guardian gives the account and
+    experience consents (``GUARDIAN_GIVES``) when they confirm."""
+    under_16 = await is_under_guardian_age(scope, user.id)
+    for kind in dict.fromkeys(("account", *kinds)):
+        if not (under_16 and kind in GUARDIAN_GIVES):
+            await give_consent(scope, user, kind)
+
+
+async def _record_consent(scope: TenantScope, user_id: int, kind: str, given_by: str, actor: User | None) -> None:
+    """One consent with the text version shown, audited (inside the caller's transaction)."""
+    consent = scope.new(Consent, user=user_id, kind=kind, given_by=given_by, text_version=CONSENT_TEXT_VERSION)
+    await consent.save()
+    await audit.record_in(scope, "consent.given", "consent", consent.id, actor,
+                          after={"kind": kind, "given_by": given_by, "text_version": CONSENT_TEXT_VERSION,
+                                 "user_id": user_id})
 
 
 async def withdraw_consent(scope: TenantScope, user: User, kind: str) -> None:
@@ -162,7 +192,7 @@ async def needs_own_consent(scope: TenantScope, user_id: int) -> bool:
     consents = await active_consents(scope, user_id)
     if GUARDIAN_CONSENT not in consents or await is_under_guardian_age(scope, user_id):
         return False
-    own = [c for kind, c in consents.items() if kind in ("account", "experience")]
+    own = [c for kind, c in consents.items() if kind in ("account", "experience") and c.given_by == "self"]
     guardian_given = consents[GUARDIAN_CONSENT].given_at
     return len(own) < 2 or any(c.given_at < guardian_given for c in own)
 
@@ -207,8 +237,8 @@ def guardian_refusal(request: GuardianRequest | None) -> str | None:
 
 
 async def confirm_guardian(scope: TenantScope, request: GuardianRequest | None) -> None:
-    """The guardian consents: recorded, and the member's held panel memberships become active
-    (unless another hold still applies)."""
+    """The guardian consents (recorded as given by the guardian, with the text version), and the
+    member's held panel memberships become active (unless another hold still applies)."""
     if refusal := guardian_refusal(request):
         raise PrivacyError(refusal)
     async with engine().transaction():
@@ -217,12 +247,10 @@ async def confirm_guardian(scope: TenantScope, request: GuardianRequest | None) 
         ).returning(GuardianRequest.id)
         if not claimed:
             raise PrivacyError(guardian_refusal(await scope.get(GuardianRequest, request.id)))
-        consent = scope.new(Consent, user=request.user, kind=GUARDIAN_CONSENT, given_by="guardian",
-                            text_version=CONSENT_TEXT_VERSION)
-        await consent.save()
-        await audit.record_in(scope, "consent.given", "consent", consent.id, None,
-                              after={"kind": GUARDIAN_CONSENT, "given_by": "guardian",
-                                     "text_version": CONSENT_TEXT_VERSION, "user_id": request.user})
+        given = await active_consents(scope, request.user)
+        for kind in (GUARDIAN_CONSENT, *GUARDIAN_GIVES):
+            if kind not in given:
+                await _record_consent(scope, request.user, kind, "guardian", None)
         member = await User.objects().get(User.id == request.user)
         await reevaluate_activation(scope, member, None, by="guardian_consent")
 
@@ -230,8 +258,11 @@ async def confirm_guardian(scope: TenantScope, request: GuardianRequest | None) 
 async def guardian_status(scope: TenantScope, user_id: int) -> dict:
     latest = await scope.objects(GuardianRequest).where(GuardianRequest.user == user_id).order_by(
         GuardianRequest.id, ascending=False).first()
+    consents = await active_consents(scope, user_id)
+    # Confirmed while the guardian's consent to processing lived experience stands: once it is
+    # withdrawn, the guardian is asked again.
     return {"required": await is_under_guardian_age(scope, user_id),
-            "confirmed": await has_guardian_consent(scope, user_id), "latest": latest}
+            "confirmed": GUARDIAN_CONSENT in consents and EXPERIENCE_CONSENT in consents, "latest": latest}
 
 
 async def activation_hold(scope: TenantScope, membership: PanelMembership, user: User) -> str | None:
@@ -254,4 +285,21 @@ async def may_publish(scope: TenantScope, user_ids) -> set[int]:
     return {user_id for user_id in consented if user_id not in minors or GUARDIAN_CONSENT in kinds[user_id]}
 
 
+async def participation_check(scope: TenantScope, access, person: User) -> Reason | None:
+    """The deliberation's ``PARTICIPATION_CHECKS`` entry: a member takes part only with consent
+    to processing of their lived experience (their own, or under 16 their guardian's). Officers
+    and support contacts take part through their work, not their experience: not checked."""
+    if access.is_officer or not access.is_member:
+        return None
+    if EXPERIENCE_CONSENT in await active_consents(scope, person.id):
+        return None
+    privacy_page = f"/t/{scope.tenant.slug}/privacy#consents"
+    if await is_under_guardian_age(scope, person.id):
+        return Reason(_("You can take part once your parent or guardian has given consent for the processing "
+                        "of your lived experience."), privacy_page, _("Ask your parent or guardian"))
+    return Reason(_("You can only post, write advice and vote once you have given consent for the processing "
+                    "of your lived experience of youth care."), privacy_page, _("Give your consent on the privacy page"))
+
+
 ACTIVATION_HOLDS.append(activation_hold)
+PARTICIPATION_CHECKS.append(participation_check)

@@ -246,10 +246,10 @@ async def invited_panels(scope: TenantScope, round_id: int) -> list[dict]:
 
 
 async def invitable_panels(scope: TenantScope, round_id: int) -> list[dict]:
-    """The tenant's panels not yet invited to this round."""
+    """The tenant's panels not yet invited to this round, archived panels left out."""
     already = scope.select(RoundPanel, RoundPanel.panel).where(RoundPanel.round == round_id)
     return await scope.select(Panel, Panel.id, Panel.name, Panel.kind).where(
-        Panel.id.not_in(already)
+        Panel.id.not_in(already) & Panel.archived_at.is_null()
     ).order_by(Panel.name)
 
 
@@ -266,6 +266,9 @@ async def invite_panel(
     panel = await scope.get_or_none(Panel, panel_id) if panel_id is not None else None
     if panel is None:
         raise RoundError(_("Choose a panel from the list."), field="panel_id")
+    if panel.archived_at is not None:
+        raise RoundError(_("%(panel)s is archived and cannot be invited any more.", panel=panel.name),
+                         field="panel_id")
     if round_.status == "closed":
         raise StateConflict(_("This round is closed. No panels can be invited any more."))
     _refuse_closed_stage(await _stage_of(scope, round_.stage))

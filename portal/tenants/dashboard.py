@@ -16,6 +16,7 @@ from portal.agreements.service import agreements_section
 from portal.core.context import RequestContext
 from portal.core.tenancy import TenantScope
 from portal.cycles import service as cycles
+from portal.deliberation.access import member_access, participation_refusal
 from portal.invitations import service as invitations
 from portal.panels.tables import PanelMembership
 from portal.rounds.service import deadline_date, my_rounds
@@ -74,4 +75,7 @@ async def dashboard(scope: TenantScope, ctx: RequestContext) -> dict:
         sections["advice"] = await advice_to_handle(scope, ctx)
     if ctx.has_role(PANEL_MEMBER):
         sections.update(await agreements_section(scope, ctx.user.id))
+        # Why the member cannot take part yet (no consent), unless the guardian's notice says it.
+        if not sections["guardian_needed"]:
+            sections["participation_refusal"] = await participation_refusal(scope, member_access(ctx.user), ctx.user)
     return sections

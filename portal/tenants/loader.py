@@ -1,12 +1,14 @@
 """Load tenant definitions from TOML files: validated in full first, then applied idempotently.
 
 An invalid file changes nothing (not even the valid files beside it) and the error names the
-file, the field and the problem. Loading the same files again reports "unchanged".
+file, the field and the problem. Loading the same files again reports "unchanged". The checks
+of the values a tenant admin can also change in the browser are the ones the set-up forms use
+(``validation.py``, ``settings.setting_problem``, ``theme.colour_problem``,
+``logo.logo_problem``); the loader reports them in English.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,19 +19,37 @@ from portal.agreements import terms as _agreement_settings  # noqa: F401 (regist
 from portal.core import audit
 from portal.core.database import engine
 from portal.core.forms import EMAIL_PATTERN
+from portal.core.i18n import using_locale
 from portal.core.security import hash_password
+from portal.core.settings import get_settings
 from portal.core.tenancy import TenantScope
 from portal.cycles.tables import PARTICIPATION_FORMS, StageTemplateStep
+from portal.panels import service as panels
 from portal.panels.rules import AGE_BANDS
 from portal.panels.tables import PANEL_KINDS, Panel, PanelMembership
+from portal.privacy.rules import SELF_CONSENTS
+from portal.privacy.service import give_consent
+from portal.privacy.tables import Consent
+from portal.tenants.logo import LogoFiles, logo_problem, stored_logo
 from portal.tenants.settings import DEFAULTS as SETTING_DEFAULTS
 from portal.tenants.settings import setting_problem, settings_of
 from portal.tenants.tables import Tenant
-from portal.tenants.theme import theme_of, theme_problems
+from portal.tenants.theme import LOGO_FILE, UPLOADED_LOGO, theme_of, theme_problems
+from portal.tenants.validation import (
+    KINDS,
+    LOCALES,
+    NAME_MAX,
+    PANEL_DESCRIPTION_MAX,
+    PANEL_NAME_MAX,
+    PARTNER_ORGANISATION_MAX,
+    SLUG_MAX,
+    STAGE_NAME_MAX,
+    choice_problem,
+    slug_problem,
+    stage_count_problem,
+    text_problem,
+)
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-KINDS = ("municipality", "region")
-LOCALES = ("nl", "en")
 STAFF_ROLES = tuple(role for role in ROLES if role != PANEL_MEMBER)
 
 
@@ -48,6 +68,8 @@ class Person:
     panel: str = ""
     age_band: str = ""
     support_contact: str = ""
+    # Demo panel members only: the consents they gave on joining (``privacy.rules.SELF_CONSENTS``).
+    consents: tuple[str, ...] = ()
 
 
 @dataclass
@@ -57,12 +79,14 @@ class TenantDefinition:
     name: str
     kind: str
     locale: str
+    # The theme as stored, less the logo file: its picture is in ``logo``.
     theme: dict
     settings: dict
     stages: list[dict]
     panels: list[dict]
     staff: list[Person]
     demo_members: list[Person] = field(default_factory=list)
+    logo: bytes | None = None
 
 
 class _Reader:
@@ -74,21 +98,31 @@ class _Reader:
     def fail(self, field_name: str, problem: str) -> None:
         raise TenantFileError(self.path, field_name, problem)
 
-    def text(self, data: dict, key: str, where: str, *, max_length: int = 200, default=None) -> str:
+    def text(self, data: dict, key: str, where: str, *, max_length: int = NAME_MAX, default=None) -> str:
         value = data.get(key, default)
         if value is None:
             self.fail(f"{where}{key}", "is required")
-        if not isinstance(value, str) or (not value.strip() and default is None):
-            self.fail(f"{where}{key}", f"must be non-empty text, got {value!r}")
-        if len(value) > max_length:
-            self.fail(f"{where}{key}", f"is longer than {max_length} characters")
+        if problem := text_problem(value, max_length, required=default is None):
+            self.fail(f"{where}{key}", f"{problem} Got {value!r}." if len(str(value)) <= 80 else problem)
         return value.strip()
 
     def one_of(self, data: dict, key: str, where: str, choices, default=None) -> str:
         value = data.get(key, default)
-        if value not in choices:
-            self.fail(f"{where}{key}", f"must be one of {', '.join(choices)}, got {value!r}")
+        if problem := choice_problem(value, choices):
+            self.fail(f"{where}{key}", f"{problem} Got {value!r}.")
         return value
+
+    def flag(self, data: dict, key: str, where: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            self.fail(f"{where}{key}", f"must be true or false, got {value!r}")
+        return value
+
+    def some_of(self, data: dict, key: str, where: str, choices) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or any(item not in choices for item in value):
+            self.fail(f"{where}{key}", f"must be a list of {', '.join(choices)}, got {value!r}")
+        return tuple(dict.fromkeys(value))
 
     def table_list(self, data: dict, key: str) -> list[dict]:
         value = data.get(key, [])
@@ -109,10 +143,17 @@ class _Reader:
             panel=self.text(data, "panel", where, max_length=120, default=""),
             age_band=self.one_of(data, "age_band", where, ("", *AGE_BANDS), ""),
             support_contact=self.text(data, "support_contact", where, max_length=254, default="").lower(),
+            consents=self.some_of(data, "consents", where, SELF_CONSENTS),
         )
 
 
 def parse_tenant_file(path: Path) -> TenantDefinition:
+    # The checks shared with the forms speak the user's language; on the command line, English.
+    with using_locale("en"):
+        return _parse(path)
+
+
+def _parse(path: Path) -> TenantDefinition:
     reader = _Reader(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -122,14 +163,10 @@ def parse_tenant_file(path: Path) -> TenantDefinition:
     for key in data:
         if key not in known:
             reader.fail(key, f"is not a known field (known: {', '.join(sorted(known))})")
-    slug = reader.text(data, "slug", "", max_length=63)
-    if not SLUG.match(slug):
-        reader.fail("slug", "may contain only lowercase letters, digits and hyphens")
-    theme = data.get("theme", {})
-    if not isinstance(theme, dict):
-        reader.fail("theme", "must be a table ([theme])")
-    for key, problem in theme_problems(theme).items():
-        reader.fail(f"theme.{key}", problem)
+    slug = reader.text(data, "slug", "", max_length=SLUG_MAX)
+    if problem := slug_problem(slug):
+        reader.fail("slug", problem)
+    theme, logo = _theme(reader, data.get("theme", {}))
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         reader.fail("settings", "must be a table ([settings])")
@@ -137,30 +174,32 @@ def parse_tenant_file(path: Path) -> TenantDefinition:
         if key not in SETTING_DEFAULTS:
             reader.fail(f"settings.{key}", f"is not a setting (known: {', '.join(SETTING_DEFAULTS)})")
         if problem := setting_problem(key, value):
-            reader.fail(f"settings.{key}", problem)
+            reader.fail(f"settings.{key}", problem if isinstance(value, dict) else f"{problem} Got {value!r}.")
     stages = [
         {
             "position": index,
-            "name": reader.text(stage, "name", f"stages[{index}].", max_length=120),
-            "name_en": reader.text(stage, "name_en", f"stages[{index}].", max_length=120, default=""),
+            "name": reader.text(stage, "name", f"stages[{index}].", max_length=STAGE_NAME_MAX),
+            "name_en": reader.text(stage, "name_en", f"stages[{index}].", max_length=STAGE_NAME_MAX, default=""),
             "participation_form": reader.one_of(
                 stage, "participation_form", f"stages[{index}].", PARTICIPATION_FORMS, "raadplegen"
             ),
         }
         for index, stage in enumerate(reader.table_list(data, "stages"))
     ]
-    if not stages:
-        reader.fail("stages", "needs at least one stage for the policy-cycle template")
+    if problem := stage_count_problem(len(stages)):
+        reader.fail("stages", problem)
     panels = [
         {
-            "name": reader.text(panel, "name", f"panels[{index}].", max_length=120),
+            "name": reader.text(panel, "name", f"panels[{index}].", max_length=PANEL_NAME_MAX),
             "kind": reader.one_of(panel, "kind", f"panels[{index}].", PANEL_KINDS),
             "partner_organisation": reader.text(
-                panel, "partner_organisation", f"panels[{index}].", default=""
+                panel, "partner_organisation", f"panels[{index}].", max_length=PARTNER_ORGANISATION_MAX,
+                default="",
             ),
             "description": reader.text(
-                panel, "description", f"panels[{index}].", max_length=2000, default=""
+                panel, "description", f"panels[{index}].", max_length=PANEL_DESCRIPTION_MAX, default=""
             ),
+            "archived": reader.flag(panel, "archived", f"panels[{index}]."),
         }
         for index, panel in enumerate(reader.table_list(data, "panels"))
     ]
@@ -187,7 +226,7 @@ def parse_tenant_file(path: Path) -> TenantDefinition:
     return TenantDefinition(
         path=path,
         slug=slug,
-        name=reader.text(data, "name", ""),
+        name=reader.text(data, "name", "", max_length=NAME_MAX),
         kind=reader.one_of(data, "kind", "", KINDS),
         locale=reader.one_of(data, "locale", "", LOCALES, "nl"),
         theme=theme,
@@ -196,7 +235,26 @@ def parse_tenant_file(path: Path) -> TenantDefinition:
         panels=panels,
         staff=staff,
         demo_members=demo_members,
+        logo=logo,
     )
+
+
+def _theme(reader: _Reader, theme) -> tuple[dict, bytes | None]:
+    """The theme to store, and the picture of ``logo_file`` (a file beside the tenant file)."""
+    if not isinstance(theme, dict):
+        reader.fail("theme", "must be a table ([theme])")
+    for key, problem in theme_problems(theme).items():
+        reader.fail(f"theme.{key}", problem)
+    if LOGO_FILE not in theme:
+        return theme, None
+    logo_file = reader.path.parent / theme[LOGO_FILE]
+    try:
+        picture = logo_file.read_bytes()
+    except OSError as error:
+        reader.fail(f"theme.{LOGO_FILE}", f"cannot be read: {error.strerror or error}")
+    if problem := logo_problem(picture):
+        reader.fail(f"theme.{LOGO_FILE}", problem)
+    return {key: value for key, value in theme.items() if key != LOGO_FILE}, picture
 
 
 def _unique(reader: _Reader, key: str, names: list[str]) -> None:
@@ -222,20 +280,29 @@ def read_tenant_dir(directory: Path) -> list[TenantDefinition]:
     return definitions
 
 
-async def load_tenants(directory: Path, *, demo_password: str | None = None) -> list[str]:
+async def load_tenants(
+    directory: Path, *, demo_password: str | None = None, upload_dir: Path | None = None
+) -> list[str]:
     """Apply every definition in ``directory``; return a report line per change.
 
     With ``demo_password`` the staff and demo members get that password (demo data only).
+    Logo files go to ``upload_dir`` (default: the configured one).
     """
     definitions = read_tenant_dir(directory)
+    logos = LogoFiles(upload_dir or get_settings().upload_dir)
     report: list[str] = []
-    async with engine().transaction():
-        for definition in definitions:
-            report.extend(await _apply(definition, demo_password))
+    try:
+        async with engine().transaction():
+            for definition in definitions:
+                report.extend(await _apply(definition, demo_password, logos))
+    except BaseException:
+        logos.discard_written()
+        raise
+    logos.discard_replaced()
     return report
 
 
-async def _apply(definition: TenantDefinition, demo_password: str | None) -> list[str]:
+async def _apply(definition: TenantDefinition, demo_password: str | None, logos: LogoFiles) -> list[str]:
     report: list[str] = []
     values = {
         "name": definition.name,
@@ -248,14 +315,19 @@ async def _apply(definition: TenantDefinition, demo_password: str | None) -> lis
     if tenant is None:
         tenant = Tenant(slug=definition.slug, **values)
         await tenant.save()
+        if definition.logo is not None:
+            values["theme"] = _theme_with_logo(tenant, definition, logos)
+            await Tenant.update({Tenant.theme: values["theme"]}).where(Tenant.id == tenant.id)
         report.append(f"{definition.slug}: created tenant {definition.name!r}")
         await _audit(tenant, "tenant.created", after=values)
     else:
         before = {key: getattr(tenant, key) for key in values}
         before["theme"] = theme_of(tenant)
         before["settings"] = settings_of(tenant)
+        values["theme"] = _theme_with_logo(tenant, definition, logos)
         if before != values:
             await Tenant.update(values).where(Tenant.id == tenant.id)
+            logos.replace(tenant.id, before["theme"].get(UPLOADED_LOGO), values["theme"].get(UPLOADED_LOGO))
             changed = ", ".join(key for key in values if before[key] != values[key])
             report.append(f"{definition.slug}: updated {changed}")
             await _audit(tenant, "tenant.updated", before=before, after=values)
@@ -266,6 +338,20 @@ async def _apply(definition: TenantDefinition, demo_password: str | None) -> lis
     for person in people:
         report.extend(await _apply_person(scope, person, demo_password))
     return report or [f"{definition.slug}: unchanged"]
+
+
+def _theme_with_logo(tenant: Tenant, definition: TenantDefinition, logos: LogoFiles) -> dict:
+    """The definition's theme with its logo file stored, unless the tenant has that very picture
+    already (so loading an exported file again changes nothing)."""
+    theme = dict(definition.theme)
+    if definition.logo is None:
+        return theme
+    current = theme_of(tenant).get(UPLOADED_LOGO)
+    if isinstance(current, dict) and stored_logo(logos.upload_dir, tenant.id, current) == definition.logo:
+        theme[UPLOADED_LOGO] = current
+    else:
+        theme[UPLOADED_LOGO] = logos.store(tenant.id, definition.logo)
+    return theme
 
 
 async def _apply_stages(scope: TenantScope, definition: TenantDefinition) -> list[str]:
@@ -286,13 +372,21 @@ async def _apply_panels(scope: TenantScope, definition: TenantDefinition) -> lis
     report = []
     existing = {panel.name: panel for panel in await scope.objects(Panel)}
     for values in definition.panels:
+        columns = {key: value for key, value in values.items() if key != "archived"}
         panel = existing.get(values["name"])
         if panel is None:
-            await scope.new(Panel, **values).save()
+            panel = scope.new(Panel, **columns)
+            await panel.save()
             report.append(f"{definition.slug}: created panel {values['name']!r}")
-        elif any(getattr(panel, key) != value for key, value in values.items()):
-            await scope.update(Panel, values).where(Panel.id == panel.id)
+        elif any(getattr(panel, key) != value for key, value in columns.items()):
+            await scope.update(Panel, columns).where(Panel.id == panel.id)
             report.append(f"{definition.slug}: updated panel {values['name']!r}")
+        if (panel.archived_at is not None) != values["archived"]:
+            # As in the browser: archiving withdraws the panel's open invitations.
+            change = panels.archive_panel if values["archived"] else panels.unarchive_panel
+            await change(scope, panel, actor=None)
+            action = "archived" if values["archived"] else "brought back"
+            report.append(f"{definition.slug}: {action} panel {values['name']!r}")
     return report
 
 
@@ -319,7 +413,19 @@ async def _apply_person(scope: TenantScope, person: Person, demo_password: str |
         await _audit(scope.tenant, "membership.created", after={"user_id": user.id, "role": person.role})
     if person.panel:
         report.extend(await _apply_panel_membership(scope, person, user))
+    if person.consents:
+        report.extend(await _apply_consents(scope, person, user))
     return report
+
+
+async def _apply_consents(scope: TenantScope, person: Person, user: User) -> list[str]:
+    """The consents a demo member gave, recorded once (with the text version, audited as given
+    by them): a consent withdrawn in the demo stays withdrawn when the demo is loaded again."""
+    recorded = {row["kind"] for row in await scope.select(Consent, Consent.kind).where(Consent.user == user.id)}
+    new = [kind for kind in person.consents if kind not in recorded]
+    for kind in new:
+        await give_consent(scope, user, kind)
+    return [f"{scope.tenant.slug}: recorded the consents of {person.email}: {', '.join(new)}"] if new else []
 
 
 async def _apply_panel_membership(scope: TenantScope, person: Person, user: User) -> list[str]:

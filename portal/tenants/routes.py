@@ -9,10 +9,10 @@ from litestar.response import Redirect, Template
 
 from portal.accounts.roles import POLICY_OFFICER, TENANT_ADMIN
 from portal.accounts.tables import Membership
-from portal.agreements.routes import route_handlers as agreement_handlers
 from portal.advice.decision_routes import route_handlers as decision_handlers
 from portal.advice.routes import route_handlers as advice_handlers
 from portal.advice.trail_routes import route_handlers as advice_trail_handlers
+from portal.agreements.routes import route_handlers as agreement_handlers
 from portal.core.context import flash
 from portal.core.guards import requires_member, requires_role, requires_tenant
 from portal.core.i18n import _
@@ -21,16 +21,21 @@ from portal.core.templating import page
 from portal.core.tenancy import TenantScope
 from portal.core.web import request_context, see_other
 from portal.cycles.routes import route_handlers as cycle_handlers
+from portal.cycles.template_routes import route_handlers as template_handlers
 from portal.deliberation.live_routes import route_handlers as live_handlers
 from portal.deliberation.moderation_routes import route_handlers as moderation_handlers
 from portal.deliberation.poll_routes import route_handlers as poll_handlers
 from portal.deliberation.routes import route_handlers as thread_handlers
 from portal.invitations.routes import route_handlers as invitation_handlers
 from portal.panels.routes import route_handlers as panel_handlers
+from portal.panels.rules import PANEL_KIND_LABELS
+from portal.panels.tables import PANEL_KINDS
 from portal.privacy.routes import route_handlers as privacy_handlers
 from portal.rounds.routes import route_handlers as round_handlers
 from portal.tenants import service
 from portal.tenants.dashboard import dashboard
+from portal.tenants.settings import CONFIRMATION_RULE_LABELS, SETTING_LABELS
+from portal.tenants.setup_routes import route_handlers as setup_handlers
 
 
 @get("/", guards=[requires_member], name="tenant_home")
@@ -60,7 +65,10 @@ async def remove_member(request: Request, tenancy: NamedDependency[TenantScope],
 
 @get("/space", guards=[requires_role(TENANT_ADMIN)])
 async def space(request: Request, tenancy: NamedDependency[TenantScope]) -> Template:
-    return page(request, "tenants/space.html", **await service.space_overview(tenancy))
+    return page(
+        request, "tenants/space.html", setting_labels=SETTING_LABELS, rule_labels=CONFIRMATION_RULE_LABELS,
+        kind_labels=PANEL_KIND_LABELS, panel_kinds=PANEL_KINDS, **await service.space_overview(tenancy),
+    )
 
 
 def provide_tenancy(request: Request) -> TenantScope:
@@ -74,6 +82,8 @@ router = Router(
         members,
         remove_member,
         space,
+        *setup_handlers,
+        *template_handlers,
         *invitation_handlers,
         *cycle_handlers,
         *panel_handlers,

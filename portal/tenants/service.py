@@ -10,7 +10,8 @@ from portal.core.i18n import _
 from portal.core.tenancy import TenantScope
 from portal.cycles.tables import StageTemplateStep
 from portal.panels import service as panels
-from portal.panels.tables import Panel
+from portal.tenants.settings import SETTING_LABELS, tenant_setting
+from portal.tenants.theme import logo_url, theme_of
 
 
 class MembershipError(Exception):
@@ -49,6 +50,10 @@ async def space_overview(scope: TenantScope) -> dict:
     """What the tenant administrator sees of the space's set-up."""
     return {
         "stages": await scope.select(StageTemplateStep).order_by(StageTemplateStep.position),
-        "panels": await scope.select(Panel).order_by(Panel.name),
+        "panels": await panels.list_panels(scope),
         "member_count": await scope.count(Membership),
+        "settings": {key: tenant_setting(scope.tenant, key) for key in SETTING_LABELS},
+        "configured_terms": tenant_setting(scope.tenant, "agreement_terms"),
+        "theme": theme_of(scope.tenant),
+        "logo": logo_url(scope.tenant),
     }

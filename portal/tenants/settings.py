@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from portal.core.i18n import N_, _
+
 DEFAULTS = {
     # Posts hidden pending review after this many reports by different members.
     "report_hide_threshold": 3,
@@ -24,6 +26,38 @@ DEFAULTS = {
     # Published advice, responses and decisions readable without logging in.
     "public_advice_ledger": False,
 }
+# The settings a tenant admin changes in the browser: label and explanation.
+SETTING_LABELS = {
+    "report_hide_threshold": (
+        N_("Reports that hide a post"),
+        N_("A post reported by this many different members is hidden until a moderator has looked at it."),
+    ),
+    "post_edit_minutes": (
+        N_("Minutes to change a post"),
+        N_("How long the author can still change a post after posting it."),
+    ),
+    "advice_confirmation_rule": (
+        N_("Who adopts advice"),
+        N_("When a panel adopts advice: who of the members who do not abstain must confirm it."),
+    ),
+    "advice_response_weeks": (
+        N_("Weeks to respond to advice"),
+        N_("The municipality responds to submitted advice within this many weeks."),
+    ),
+    "retention_months": (
+        N_("Months before personal data is removed"),
+        N_("The personal data of a consultation round is anonymised this many months after its policy cycle ended."),
+    ),
+    "public_advice_ledger": (
+        N_("Public advice ledger"),
+        N_("Answered advice, the responses and the decisions can be read without logging in."),
+    ),
+}
+CONFIRMATION_RULE_LABELS = {
+    "majority": N_("A majority of the members who do not abstain"),
+    "all": N_("All members who do not abstain"),
+}
+MIN_NUMBER, MAX_NUMBER = 1, 10_000
 # Settings that are not whole numbers from 1 to 10000: the values they allow.
 SETTING_CHOICES = {
     "advice_confirmation_rule": ("majority", "all"),
@@ -45,7 +79,8 @@ def tenant_setting(tenant, key: str):
 
 
 def setting_problem(key: str, value) -> str | None:
-    """Why ``value`` is not allowed for the setting ``key`` (None: it is)."""
+    """Why ``value`` is not allowed for the setting ``key`` (None: it is); the loader and the
+    settings form both ask this."""
     if key in SETTING_CHECKS:
         return SETTING_CHECKS[key](value)
     choices = SETTING_CHOICES.get(key)
@@ -53,7 +88,7 @@ def setting_problem(key: str, value) -> str | None:
         # type() as well as ==: in Python 1 == True, but a TOML 1 is not a TOML true.
         if any(type(value) is type(choice) and value == choice for choice in choices):
             return None
-        return f"must be one of {', '.join(json.dumps(choice) for choice in choices)}, got {value!r}"
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000:
-        return f"must be a whole number from 1 to 10000, got {value!r}"
+        return _("Choose one of: %(choices)s.", choices=", ".join(json.dumps(choice) for choice in choices))
+    if not isinstance(value, int) or isinstance(value, bool) or not MIN_NUMBER <= value <= MAX_NUMBER:
+        return _("Enter a whole number from %(min)s to %(max)s.", min=MIN_NUMBER, max=MAX_NUMBER)
     return None

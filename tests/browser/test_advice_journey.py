@@ -170,9 +170,10 @@ def test_the_whole_advice_trail_from_panel_to_council(new_page):
     click(council, "link", "Raadsbesluit wachttijden jeugdhulp")
     expect(council.locator("main")).to_contain_text(ITEMS[0][0])
 
-    # Voorbeeldstad publishes its answered advice: readable without logging in, anonymously.
+    # Voorbeeldstad publishes its answered advice, readable without logging in: the mother
+    # consented to publication, so it names her as her agreement allows (her pseudonym).
     visitor = new_page()
     go(visitor, "/t/voorbeeldstad/ledger")
-    for text in (ITEMS[0][0], "Bellen na drie maanden kan", "Raadsbesluit wachttijden jeugdhulp"):
+    for text in (ITEMS[0][0], "Bellen na drie maanden kan", "Raadsbesluit wachttijden jeugdhulp", "Moeder van twee"):
         expect(visitor.locator("main")).to_contain_text(text)
-    expect(visitor.locator("main")).not_to_contain_text("Moeder van twee")
+    expect(visitor.locator("main")).not_to_contain_text("Lisa Visser")
