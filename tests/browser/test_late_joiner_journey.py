@@ -67,6 +67,7 @@ def test_a_parent_who_joins_after_the_round_was_sent_accepts_the_agreements_and_
     parent.locator("#field-name").fill("Sanne Jansen")
     parent.locator("#field-password").fill("een-lang-wachtwoord-2026")
     parent.locator("#field-password_confirmation").fill("een-lang-wachtwoord-2026")
+    parent.get_by_label("Yes, I give consent for the processing of my lived experience").check()
     parent.get_by_role("button", name="Accept invitation").click()
     settle(parent)
 
