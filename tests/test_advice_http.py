@@ -31,6 +31,7 @@ from tests.support import (
     build_panel_member,
     build_round,
     build_stage,
+    everywhere,
     login,
     make_tenant,
     make_user,
@@ -414,7 +415,7 @@ async def test_a_decision_of_another_tenant_cannot_be_linked(client, world):
                                {"decision": str(foreign.id), "usage": "Gebruikt."})
     assert response.status_code == 422
     assert nl("Choose a decision from the list.") in response.text
-    assert not await DecisionLink.exists()
+    assert not await everywhere(DecisionLink).exists()
 
 
 async def test_bad_decision_input_gets_messages(client, world):

@@ -34,7 +34,7 @@ async def _cycle_with_items(tenant, title: str, count: int, panels, author):
     for start in range(0, count, 10):
         advice = await build_advice(tenant, round_, panels[(start // 10) % 2], author, titles=(),
                                     response_due=date.today() - timedelta(days=start % 20))
-        await AdviceItem.insert(*[
+        await scope.insert(AdviceItem, *[
             scope.new(AdviceItem, advice=advice.id, position=n, title=f"Punt {start + n}", recommendation="Doe het.",
                       response_status=STATUSES[(start + n) % 5],
                       responded_at=moment if (start + n) % 5 else None)
@@ -73,7 +73,7 @@ async def test_the_trail_page_costs_the_same_queries_for_a_short_and_a_long_hist
     items = await scope.select(AdviceItem, AdviceItem.id).where(
         AdviceItem.advice.stage.cycle == world["large"]).order_by(AdviceItem.id).limit(2)
     short, long = items[0]["id"], items[1]["id"]
-    await ResponseVersion.insert(*[
+    await scope.insert(ResponseVersion, *[
         scope.new(ResponseVersion, item=long, number=n, status="adopted", reasoning=f"Versie {n}",
                   published_at=datetime.now(UTC))
         for n in range(1, 41)

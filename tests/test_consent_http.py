@@ -36,6 +36,7 @@ from tests.support import (
     build_round,
     build_stage,
     build_thread_row,
+    everywhere,
     link_in,
     login,
     make_tenant,
@@ -103,8 +104,8 @@ async def test_accepting_without_the_experience_consent_is_refused_with_the_valu
     assert "checked" in publication  # the optional choice made stays made
     # Nothing stored half-way: no account, the invitation still open, no consent.
     assert await User.count().where(User.email == NEW) == 0
-    assert (await Invitation.objects().first()).accepted_at is None
-    assert await Consent.count() == 0
+    assert (await everywhere(Invitation).objects().first()).accepted_at is None
+    assert await everywhere(Consent).count() == 0
 
 
 async def test_accepting_records_the_consents_given_with_the_text_version(client, invited):
@@ -115,7 +116,7 @@ async def test_accepting_records_the_consents_given_with_the_text_version(client
     assert set(consents) == {"account", "experience", "publication"}  # attribution stays separate: not given
     assert {(c.given_by, c.text_version) for c in consents.values()} == {("self", CONSENT_TEXT_VERSION)}
     assert await AuditEntry.count().where(AuditEntry.action == "consent.given") == 3
-    membership = await PanelMembership.objects().get(PanelMembership.user == user.id)
+    membership = await everywhere(PanelMembership).objects().get(PanelMembership.user == user.id)
     assert membership.status == "active"
 
 
@@ -129,7 +130,7 @@ async def test_an_invitation_to_a_role_only_asks_no_consent(client, invited):
     assert 'id="field-experience"' not in form.text
     accepted = await send(client, f"/t/alpha/invitations/accept/{token}",
                           {**new_person(), "display_name": "Raadslid"})
-    assert accepted.status_code == 303 and await Consent.count() == 0
+    assert accepted.status_code == 303 and await everywhere(Consent).count() == 0
 
 
 # --- the gate on every way of taking part -------------------------------------------------------
@@ -349,7 +350,7 @@ async def test_at_16_the_members_own_consent_takes_over_from_the_guardians(clien
 async def test_demo_members_have_the_consents_and_the_ledger_names_the_writer(client):
     await load_tenants(PROJECT_ROOT / "tenants", demo_password=DEMO_PASSWORD)
     await create_demo_content(create_mail_service(load_settings()))
-    rows = await Consent.select(Consent.user.email.as_alias("email"), Consent.kind, Consent.given_by,
+    rows = await everywhere(Consent).select(Consent.user.email.as_alias("email"), Consent.kind, Consent.given_by,
                                 Consent.text_version).where(Consent.withdrawn_at.is_null())
     given: dict[str, set[str]] = {}
     for row in rows:
@@ -372,7 +373,7 @@ async def test_demo_members_have_the_consents_and_the_ledger_names_the_writer(cl
     tenant = await Tenant.objects().get(Tenant.slug == "voorbeeldstad")
     mother = await User.objects().get(User.email == "ouder@voorbeeldstad.example")
     await privacy.withdraw_consent(TenantScope(tenant), mother, "publication")
-    count = await Consent.count()
+    count = await everywhere(Consent).count()
     await load_tenants(PROJECT_ROOT / "tenants", demo_password=DEMO_PASSWORD)
-    assert await Consent.count() == count
+    assert await everywhere(Consent).count() == count
     assert "publication" not in await consents_of(tenant, mother.id)

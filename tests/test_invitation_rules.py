@@ -18,7 +18,7 @@ from portal.invitations.service import (
     state_of,
 )
 from portal.invitations.tables import Invitation
-from tests.support import make_tenant, make_user
+from tests.support import everywhere, make_tenant, make_user
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NEW_ACCOUNT = {"name": "Lisa Visser", "password": "een-lang-wachtwoord"}
@@ -65,7 +65,7 @@ async def test_policy_officer_cannot_invite_staff_roles(alpha, role):
     scope, _, officer = alpha
     with pytest.raises(InvitationError):
         await invite(scope, officer, role=role, roles=("policy_officer",))
-    assert await Invitation.count() == 0
+    assert await everywhere(Invitation).count() == 0
 
 
 @pytest.mark.parametrize("role", ["panel_member", "support_contact", "council_member"])
@@ -93,7 +93,7 @@ async def test_panel_member_cannot_invite_anyone(alpha):
 async def test_only_the_token_hash_is_stored_and_the_token_finds_it(alpha):
     scope, admin, _ = alpha
     invitation, token = await invite(scope, admin)
-    stored = await Invitation.objects().get(Invitation.id == invitation.id)
+    stored = await everywhere(Invitation).objects().get(Invitation.id == invitation.id)
     assert stored.token_hash == hash_token(token) != token
     assert (await find_by_token(scope, token)).id == invitation.id
     assert await find_by_token(scope, token + "x") is None
@@ -112,7 +112,7 @@ async def test_second_open_invitation_for_same_email_and_role_is_refused(alpha):
     with pytest.raises(InvitationError):
         await invite(scope, admin)
     await invite(scope, admin, role="council_member")  # another role is a separate invitation
-    assert await Invitation.count() == 2
+    assert await everywhere(Invitation).count() == 2
 
 
 async def test_after_revoking_a_new_invitation_may_be_sent(alpha):
@@ -120,7 +120,7 @@ async def test_after_revoking_a_new_invitation_may_be_sent(alpha):
     invitation, _ = await invite(scope, admin)
     await revoke_invitation(scope, invitation, admin)
     await invite(scope, admin)
-    assert await Invitation.count() == 2
+    assert await everywhere(Invitation).count() == 2
 
 
 async def test_inviting_someone_who_already_has_the_role_is_refused(alpha):
@@ -139,10 +139,10 @@ async def test_accept_creates_account_and_membership_with_pseudonym(alpha):
     stored_user = await User.objects().get(User.email == "lisa@example.nl")
     assert stored_user.id == user.id and stored_user.name == "Lisa Visser"
     assert verify_password(stored_user.password_hash, "een-lang-wachtwoord")
-    membership = await Membership.objects().get(Membership.user == user.id)
+    membership = await everywhere(Membership).objects().get(Membership.user == user.id)
     assert (membership.tenant, membership.role, membership.display_name) == (
         scope.tenant_id, "panel_member", "Moeder van twee")
-    stored = await Invitation.objects().get(Invitation.id == invitation.id)
+    stored = await everywhere(Invitation).objects().get(Invitation.id == invitation.id)
     assert state_of(stored) == "accepted" and stored.accepted_by == user.id
 
 
@@ -155,7 +155,7 @@ async def test_accepting_twice_is_refused_and_leaves_one_membership(alpha):
     with pytest.raises(InvitationError):
         await accept_invitation(scope, await find_by_token(scope, token), user=None, display_name="Lisa",
                                 new_account=NEW_ACCOUNT)
-    assert await Membership.count().where(Membership.user == user.id) == 1
+    assert await everywhere(Membership).count().where(Membership.user == user.id) == 1
 
 
 async def test_double_click_with_stale_invitation_is_refused_cleanly(alpha):
@@ -166,7 +166,7 @@ async def test_double_click_with_stale_invitation_is_refused_cleanly(alpha):
     with pytest.raises(InvitationError):
         await accept_invitation(scope, invitation, user=None, display_name="Lisa", new_account=NEW_ACCOUNT)
     assert await User.count().where(User.email == "lisa@example.nl") == 1
-    assert await Membership.count().where(Membership.role == "panel_member") == 1
+    assert await everywhere(Membership).count().where(Membership.role == "panel_member") == 1
 
 
 async def test_revoked_invitation_cannot_be_accepted(alpha):
@@ -189,18 +189,18 @@ async def test_revoked_while_page_was_open_cannot_be_accepted(alpha):
     with pytest.raises(InvitationError):
         await accept_invitation(scope, stale, user=None, display_name="Lisa", new_account=NEW_ACCOUNT)
     assert not await User.exists().where(User.email == "lisa@example.nl")
-    assert await Membership.count().where(Membership.role == "panel_member") == 0
+    assert await everywhere(Membership).count().where(Membership.role == "panel_member") == 0
 
 
 async def test_expired_invitation_cannot_be_accepted(alpha):
     scope, admin, _ = alpha
     invitation, token = await invite(scope, admin)
-    await Invitation.update({Invitation.expires_at: datetime.now(UTC) - timedelta(seconds=1)}).where(
+    await everywhere(Invitation).update({Invitation.expires_at: datetime.now(UTC) - timedelta(seconds=1)}).where(
         Invitation.id == invitation.id)
     with pytest.raises(InvitationError):
         await accept_invitation(scope, await find_by_token(scope, token), user=None, display_name="Lisa",
                                 new_account=NEW_ACCOUNT)
-    assert await Membership.count().where(Membership.role == "panel_member") == 0
+    assert await everywhere(Membership).count().where(Membership.role == "panel_member") == 0
 
 
 async def test_existing_user_accepting_gets_the_membership_linked(alpha):
@@ -210,7 +210,7 @@ async def test_existing_user_accepting_gets_the_membership_linked(alpha):
     user = await accept_invitation(scope, invitation, user=existing, display_name="Sky")
     assert user.id == existing.id
     assert await User.count().where(User.email == "lisa@example.nl") == 1
-    membership = await Membership.objects().get(Membership.user == existing.id)
+    membership = await everywhere(Membership).objects().get(Membership.user == existing.id)
     assert (membership.role, membership.display_name) == ("panel_member", "Sky")
 
 

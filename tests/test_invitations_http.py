@@ -14,6 +14,7 @@ from portal.invitations.tables import Invitation
 from tests.support import (
     PASSWORD,
     Browser,
+    everywhere,
     link_in,
     login,
     make_tenant,
@@ -86,7 +87,7 @@ async def test_invite_new_person_who_accepts_with_a_pseudonym(client, admin, vis
     link = link_in((await outbox(NEW))[0].body)
     token = link.removeprefix("/t/alpha/invitations/accept/")
     assert token and token != link
-    row = await Invitation.objects().first()
+    row = await everywhere(Invitation).objects().first()
     assert row.token_hash == hash_token(token)
     assert token not in str(row.to_dict())
 
@@ -108,7 +109,7 @@ async def test_invite_new_person_who_accepts_with_a_pseudonym(client, admin, vis
     second_try = await accept_as_new_person(Browser(client), link, display_name="Tweede")
     assert second_try.status_code in GONE
     user = await User.objects().get(User.email == NEW)
-    assert await Membership.count().where(Membership.user == user.id) == 1
+    assert await everywhere(Membership).count().where(Membership.user == user.id) == 1
 
 
 async def test_existing_user_logs_in_first_and_keeps_one_account(client, admin, tenant, visitor):
@@ -152,13 +153,13 @@ async def test_link_opened_by_someone_else_is_refused(client, admin, visitor):
     assert nl("This invitation is for someone else") in response.text
     refused = await post_form(visitor, link, {"display_name": "Sneaky"})
     assert refused.status_code == 403
-    assert await Membership.count() == 1  # only the admin
+    assert await everywhere(Membership).count() == 1  # only the admin
 
 
 async def test_withdrawn_and_expired_links_say_so(client, admin, tenant, visitor):
     withdrawn_link = await invitation_link(client, "first@x.example")
     expired_link = await invitation_link(client, "second@x.example")
-    first = await Invitation.objects().get(Invitation.email == "first@x.example")
+    first = await everywhere(Invitation).objects().get(Invitation.email == "first@x.example")
     assert (await post_form(client, f"/t/alpha/invitations/{first.id}/revoke")).status_code == 200
     past = datetime.now(UTC) - timedelta(minutes=1)
     await (
@@ -208,7 +209,7 @@ async def test_bad_invitation_input_is_shown_and_nothing_stored(
         assert f'href="#field-{name}"' in response.text
     if kept:
         assert f'value="{kept}"' in response.text
-    assert await Invitation.count() == 0
+    assert await everywhere(Invitation).count() == 0
     assert await outbox() == []
 
 
@@ -219,7 +220,7 @@ async def test_policy_officer_cannot_invite_a_tenant_admin(client, tenant):
     assert 'value="panel_member"' in page.text and 'value="tenant_admin"' not in page.text
     response = await invite(client, role="tenant_admin")
     assert response.status_code == 422
-    assert await Invitation.count() == 0
+    assert await everywhere(Invitation).count() == 0
     assert await outbox() == []
 
 
@@ -228,7 +229,7 @@ async def test_panel_member_cannot_open_invitations(client, tenant):
     await login(client, "member@alpha.example")
     assert (await client.get("/t/alpha/invitations")).status_code == 403
     assert (await invite(client)).status_code == 403
-    assert await Invitation.count() == 0
+    assert await everywhere(Invitation).count() == 0
 
 
 # --- withdrawing and the audit trail ----------------------------------------------------------
@@ -238,7 +239,7 @@ async def test_withdraw_shows_withdrawn_and_everything_is_audited(client, admin,
     withdrawn_cell = f">{nl('Withdrawn')}</td>"
     await invite(client, "first@x.example")
     accept_link = await invitation_link(client, "second@x.example")
-    first = await Invitation.objects().get(Invitation.email == "first@x.example")
+    first = await everywhere(Invitation).objects().get(Invitation.email == "first@x.example")
     assert withdrawn_cell not in (await client.get("/t/alpha/invitations")).text
 
     response = await post_form(
@@ -248,12 +249,12 @@ async def test_withdraw_shows_withdrawn_and_everything_is_audited(client, admin,
     listing = await client.get("/t/alpha/invitations")
     assert nl("The invitation has been withdrawn.") in listing.text
     assert withdrawn_cell in listing.text
-    assert (await Invitation.objects().get(Invitation.id == first.id)).revoked_at is not None
+    assert (await everywhere(Invitation).objects().get(Invitation.id == first.id)).revoked_at is not None
 
     assert (await accept_as_new_person(visitor, accept_link)).status_code == 303
     entries = await AuditEntry.select(AuditEntry.action, AuditEntry.object_id, AuditEntry.actor)
     actions = {(entry["action"], entry["object_id"]) for entry in entries}
-    second = await Invitation.objects().get(Invitation.email == "second@x.example")
+    second = await everywhere(Invitation).objects().get(Invitation.email == "second@x.example")
     assert {
         ("invitation.created", first.id),
         ("invitation.created", second.id),

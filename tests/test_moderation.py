@@ -19,6 +19,7 @@ from tests.support import (
     Browser,
     build_moderation_world,
     build_post_row,
+    everywhere,
     login,
     make_tenant,
     make_user,
@@ -47,7 +48,7 @@ async def as_person(client, email: str) -> Browser:
 
 
 async def reload(post) -> Post:
-    return await Post.objects().where(Post.id == post.id).first()
+    return await everywhere(Post).objects().where(Post.id == post.id).first()
 
 
 async def audit_rows(action: str, object_id: int | None = None) -> list[AuditEntry]:
@@ -128,7 +129,7 @@ async def test_a_second_report_by_the_same_person_is_refused_with_409(client, wo
     second = await post_form(browser, report_url(world["post"]), {"reason": "Nog een keer"})
     assert second.status_code == 409
     assert nl("You already reported this post.") in second.text
-    assert await PostReport.count() == 1
+    assert await everywhere(PostReport).count() == 1
 
 
 async def test_two_reports_at_the_same_moment_make_one_and_never_a_server_error(world, monkeypatch):
@@ -146,7 +147,7 @@ async def test_two_reports_at_the_same_moment_make_one_and_never_a_server_error(
         await moderation.report_post(scope, world["post"], access, reporter.id, "Tweede")
     assert refused.value.status_code == 409
     assert str(refused.value) == "You already reported this post."
-    assert await PostReport.count() == 1
+    assert await everywhere(PostReport).count() == 1
     assert len(await audit_rows("post.reported")) == 1
 
 
@@ -159,7 +160,7 @@ async def test_a_report_needs_a_reason_of_at_most_500_characters(client, world):
     too_long = await post_form(browser, report_url(world["post"]), {"reason": long_reason})
     assert too_long.status_code == 422
     assert long_reason in too_long.text  # the text is kept
-    assert await PostReport.count() == 0
+    assert await everywhere(PostReport).count() == 0
 
 
 async def test_nobody_reports_their_own_post(client, world):
@@ -167,7 +168,7 @@ async def test_nobody_reports_their_own_post(client, world):
     response = await post_form(browser, report_url(world["post"]), {"reason": "Oeps"})
     assert response.status_code == 403
     assert nl("You cannot report your own post.") in response.text
-    assert await PostReport.count() == 0
+    assert await everywhere(PostReport).count() == 0
 
 
 async def test_people_who_cannot_read_the_thread_cannot_report(client, world):
@@ -175,7 +176,7 @@ async def test_people_who_cannot_read_the_thread_cannot_report(client, world):
         browser = await as_person(client, email)
         response = await post_form(browser, report_url(world["post"]), {"reason": "Hm"})
         assert response.status_code == 404, email
-    assert await PostReport.count() == 0
+    assert await everywhere(PostReport).count() == 0
 
 
 async def test_a_removed_post_cannot_be_reported(client, world):
@@ -186,7 +187,7 @@ async def test_a_removed_post_cannot_be_reported(client, world):
     browser = await as_person(client, world["members"][1].email)
     response = await post_form(browser, report_url(removed), {"reason": "Hm"})
     assert response.status_code == 409
-    assert await PostReport.count() == 0
+    assert await everywhere(PostReport).count() == 0
 
 
 # --- hiding and unhiding --------------------------------------------------------------------------
@@ -275,7 +276,7 @@ async def test_unhiding_resolves_the_pending_review_and_the_open_reports(client,
     assert response.status_code == 303
     shown = await reload(post)
     assert shown.hidden_at is None and not shown.pending_review and shown.hidden_reason == ""
-    assert await PostReport.count().where(PostReport.resolved_at.is_null()) == 0
+    assert await everywhere(PostReport).count().where(PostReport.resolved_at.is_null()) == 0
     [row] = await audit_rows("post.unhidden", post.id)
     assert row.actor == world["officer"].id
     assert json.loads(row.before)["pending_review"] is True
@@ -297,7 +298,7 @@ async def test_a_moderator_confirms_a_post_hidden_pending_review(world):
     hidden = await reload(post)
     assert hidden.hidden_at is not None and not hidden.pending_review
     assert hidden.hidden_reason == "Niet respectvol"
-    assert await PostReport.count().where(PostReport.resolved_at.is_null()) == 0
+    assert await everywhere(PostReport).count().where(PostReport.resolved_at.is_null()) == 0
     with pytest.raises(moderation.ModerationError):
         await moderation.hide_post(scope, hidden, access, world["officer"].id, "Nog eens")
 
@@ -310,7 +311,7 @@ async def test_settling_reports_keeps_the_post_visible(client, world):
     response = await post_form(browser, f"/t/alpha/posts/{world['post'].id}/dismiss-reports",
                                follow_redirects=False)
     assert response.status_code == 303
-    assert await PostReport.count().where(PostReport.resolved_at.is_null()) == 0
+    assert await everywhere(PostReport).count().where(PostReport.resolved_at.is_null()) == 0
     assert (await reload(world["post"])).hidden_at is None
     assert len(await audit_rows("post.reports_dismissed", world["post"].id)) == 1
 

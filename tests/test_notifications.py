@@ -19,6 +19,7 @@ from tests.support import (
     build_moderation_world,
     build_post_row,
     build_thread_row,
+    everywhere,
     login,
     make_tenant,
     outbox,
@@ -67,7 +68,7 @@ async def test_immediately_emails_the_other_readers_but_not_the_author(world):
 
 async def test_the_default_is_a_digest_for_panel_members_and_support_contacts(world):
     post, result = await new_post(world, world["members"][0])
-    items = await DigestItem.objects().where(DigestItem.post == post.id)
+    items = await everywhere(DigestItem).objects().where(DigestItem.post == post.id)
     expected = {member.id for member in world["members"][1:]} | {world["supporter"].id}
     assert {item.user for item in items} == expected
     assert result == {"emailed": 0, "digest": len(expected)}
@@ -82,13 +83,13 @@ async def test_off_sends_nothing_and_outsiders_hear_nothing(world):
     await choose(world, world["council"], "immediate")  # council members cannot read threads
     _post, result = await new_post(world, world["members"][0])
     assert result == {"emailed": 0, "digest": 0}
-    assert await DigestItem.count() == 0
+    assert await everywhere(DigestItem).count() == 0
     assert await OutboxMessage.count() == 0
 
 
 async def test_officers_hear_nothing_unless_they_choose_to(world):
     await new_post(world, world["members"][0])
-    assert await DigestItem.count().where(DigestItem.user == world["officer"].id) == 0
+    assert await everywhere(DigestItem).count().where(DigestItem.user == world["officer"].id) == 0
     await choose(world, world["officer"], "immediate")
     await new_post(world, world["members"][0])
     assert len(await outbox("beleid@alpha.example")) == 1
@@ -97,7 +98,7 @@ async def test_officers_hear_nothing_unless_they_choose_to(world):
 async def test_the_joint_thread_reaches_every_invited_panel(world):
     joint = await build_thread_row(world["tenant"], world["round"], None, title="Samen")
     post, _result = await new_post(world, world["members"][0], thread=joint)
-    users = {item.user for item in await DigestItem.objects().where(DigestItem.post == post.id)}
+    users = {item.user for item in await everywhere(DigestItem).objects().where(DigestItem.post == post.id)}
     assert world["youth_member"].id in users and world["members"][1].id in users
 
 
@@ -105,9 +106,9 @@ async def test_a_paused_member_hears_nothing(world):
     from portal.panels.tables import PanelMembership
 
     paused = world["members"][3]
-    await PanelMembership.update({PanelMembership.status: "paused"}).where(PanelMembership.user == paused.id)
+    await everywhere(PanelMembership).update({PanelMembership.status: "paused"}).where(PanelMembership.user == paused.id)
     await new_post(world, world["members"][0])
-    assert await DigestItem.count().where(DigestItem.user == paused.id) == 0
+    assert await everywhere(DigestItem).count().where(DigestItem.user == paused.id) == 0
 
 
 # --- the digest -------------------------------------------------------------------------------------
@@ -123,7 +124,7 @@ async def test_the_digest_sends_one_email_per_person_and_is_idempotent(world):
     await new_post(world, world["members"][0], "Eerste")
     await new_post(world, world["members"][2], "Tweede")
     await new_post(world, world["members"][3], "Derde", thread=second_thread)
-    assert await DigestItem.count().where(DigestItem.user == reader.id) == 3
+    assert await everywhere(DigestItem).count().where(DigestItem.user == reader.id) == 3
 
     report = await notifications.send_digests()
     # The reader, and the first author, who hears of the two posts after theirs.
@@ -135,7 +136,7 @@ async def test_the_digest_sends_one_email_per_person_and_is_idempotent(world):
     assert f"/t/alpha/threads/{world['thread'].id}" in email.body
     assert f"/t/alpha/threads/{second_thread.id}" in email.body
     assert "Eerste" not in email.body and "Derde" not in email.body
-    assert await DigestItem.count().where(DigestItem.sent_at.is_null()) == 0
+    assert await everywhere(DigestItem).count().where(DigestItem.sent_at.is_null()) == 0
 
     again = await notifications.send_digests()
     assert again["alpha"] == {"emails": 0, "items": 0}
@@ -152,17 +153,17 @@ async def test_the_digest_skips_posts_hidden_since_and_people_who_left(world):
     from portal.panels.tables import PanelMembership
 
     post, _ = await new_post(world, world["members"][0])
-    await Post.update({Post.hidden_at: datetime.now(UTC)}).where(Post.id == post.id)
+    await everywhere(Post).update({Post.hidden_at: datetime.now(UTC)}).where(Post.id == post.id)
     await new_post(world, world["members"][0], "Nog een")
     leaver = world["members"][3]
-    await PanelMembership.update({PanelMembership.status: "withdrawn"}).where(
+    await everywhere(PanelMembership).update({PanelMembership.status: "withdrawn"}).where(
         PanelMembership.user == leaver.id
     )
     await notifications.send_digests()
     [email] = await outbox(world["members"][1].email)
     assert "1" in email.subject
     assert await outbox(leaver.email) == []
-    assert await DigestItem.count().where(DigestItem.sent_at.is_null()) == 0
+    assert await everywhere(DigestItem).count().where(DigestItem.sent_at.is_null()) == 0
 
 
 async def test_a_failed_email_keeps_the_items_for_the_next_run(world):
@@ -175,10 +176,10 @@ async def test_a_failed_email_keeps_the_items_for_the_next_run(world):
     await new_post(world, world["members"][0])
     report = await notifications.send_digests(Broken())
     assert report["alpha"]["emails"] == 0
-    assert await DigestItem.count().where(DigestItem.sent_at.is_null()) > 0
+    assert await everywhere(DigestItem).count().where(DigestItem.sent_at.is_null()) > 0
     report = await notifications.send_digests()
     assert report["alpha"]["emails"] > 0
-    assert await DigestItem.count().where(DigestItem.sent_at.is_null()) == 0
+    assert await everywhere(DigestItem).count().where(DigestItem.sent_at.is_null()) == 0
 
 
 def test_the_send_digests_command_is_idempotent():
@@ -215,18 +216,18 @@ async def test_a_member_chooses_how_to_hear_about_new_posts(client, world):
     bad = await post_form(browser, "/t/alpha/notifications", {"mode": "always"})
     assert bad.status_code == 422
     assert "error-summary" in bad.text
-    assert await NotificationSetting.count() == 0
+    assert await everywhere(NotificationSetting).count() == 0
     saved = await post_form(browser, "/t/alpha/notifications", {"mode": "immediate"})
     assert saved.status_code == 200
     assert nl("Your choice is saved.") in saved.text
     assert 'value="immediate" checked' in saved.text
-    [setting] = await NotificationSetting.objects()
+    [setting] = await everywhere(NotificationSetting).objects()
     assert (setting.user, setting.mode) == (member.id, "immediate")
     [row] = await AuditEntry.objects().where(AuditEntry.action == "notification_setting.changed")
     assert json.loads(row.before) == {"mode": "digest"} and json.loads(row.after) == {"mode": "immediate"}
     await post_form(browser, "/t/alpha/notifications", {"mode": "off"})
-    assert (await NotificationSetting.objects().first()).mode == "off"
-    assert await NotificationSetting.count() == 1
+    assert (await everywhere(NotificationSetting).objects().first()).mode == "off"
+    assert await everywhere(NotificationSetting).count() == 1
 
 
 async def test_an_officer_starts_with_off(client, world):

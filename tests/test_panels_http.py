@@ -12,7 +12,17 @@ from portal.core.tenancy import TenantScope
 from portal.invitations.tables import Invitation
 from portal.panels.tables import Panel, PanelMembership
 from portal.privacy.tables import Consent
-from tests.support import Browser, link_in, login, make_tenant, make_user, nl, outbox, post_form
+from tests.support import (
+    Browser,
+    everywhere,
+    link_in,
+    login,
+    make_tenant,
+    make_user,
+    nl,
+    outbox,
+    post_form,
+)
 
 GOOD_PASSWORD = "a-long-enough-password"
 NEW = "nieuw@x.example"
@@ -61,7 +71,7 @@ async def accept_as_new_person(browser, link: str):
 
 async def membership_of(email: str) -> PanelMembership:
     user = await User.objects().get(User.email == email)
-    return await PanelMembership.objects().get(PanelMembership.user == user.id)
+    return await everywhere(PanelMembership).objects().get(PanelMembership.user == user.id)
 
 
 # --- panels ----------------------------------------------------------------------------------------
@@ -70,7 +80,7 @@ async def membership_of(email: str) -> PanelMembership:
 async def test_officer_creates_a_panel_and_sees_it_listed(client, officer):
     response = await create(client, partner_organisation="Jongerenwerk Alpha", description="Voor 12 tot 23 jaar")
     assert response.status_code == 303
-    panel = await Panel.objects().get(Panel.name == "Jongerenpanel")
+    panel = await everywhere(Panel).objects().get(Panel.name == "Jongerenpanel")
     assert response.headers["location"] == f"/t/alpha/panels/{panel.id}"
     page = await client.get(response.headers["location"])
     assert page.status_code == 200
@@ -89,7 +99,7 @@ async def test_duplicate_panel_name_is_422_and_nothing_is_stored(client, officer
     assert response.status_code == 422
     assert nl("A panel with this name already exists.") in response.text
     assert 'href="#field-name"' in response.text and 'value="ouderpanel"' in response.text
-    assert await Panel.count() == 1
+    assert await everywhere(Panel).count() == 1
     assert not await AuditEntry.exists().where(AuditEntry.action == "panel.created")
 
 
@@ -103,7 +113,7 @@ async def test_bad_panel_input_is_shown_and_nothing_stored(client, officer, valu
     assert response.status_code == 422
     for name in bad_fields:
         assert f'href="#field-{name}"' in response.text
-    assert await Panel.count() == 0
+    assert await everywhere(Panel).count() == 0
 
 
 async def test_officer_edits_a_panel(client, officer, panel):
@@ -112,7 +122,7 @@ async def test_officer_edits_a_panel(client, officer, panel):
     data = {"name": "Ouderpanel Noord", "kind": "mixed", "partner_organisation": "", "description": "Nieuw"}
     response = await post_form(client, f"/t/alpha/panels/{panel.id}/edit", data, follow_redirects=False)
     assert response.status_code == 303
-    stored = await Panel.objects().get(Panel.id == panel.id)
+    stored = await everywhere(Panel).objects().get(Panel.id == panel.id)
     assert (stored.name, stored.kind, stored.partner_organisation) == ("Ouderpanel Noord", "mixed", "")
     assert await AuditEntry.exists().where(AuditEntry.action == "panel.updated")
     bad = await post_form(client, f"/t/alpha/panels/{panel.id}/edit", {**data, "kind": "x"})
@@ -125,7 +135,7 @@ async def test_another_tenants_panel_is_not_found(client, officer):
     await foreign.save()
     assert (await client.get(f"/t/alpha/panels/{foreign.id}")).status_code == 404
     assert (await invite(client, foreign)).status_code == 404
-    assert await Invitation.count() == 0
+    assert await everywhere(Invitation).count() == 0
 
 
 # --- inviting and accepting ------------------------------------------------------------------------
@@ -162,7 +172,7 @@ async def test_invitation_email_names_the_panel_and_following_it_activates_the_m
     membership = await membership_of(NEW)
     assert (membership.status, membership.support_contact, membership.monthly_hours_budget) == (
         "active", coach.id, Decimal("6.5"))
-    roles = await Membership.select(Membership.role).where(Membership.user == membership.user)
+    roles = await everywhere(Membership).select(Membership.role).where(Membership.user == membership.user)
     assert roles == [{"role": "panel_member"}]
     page = await client.get(f"/t/alpha/panels/{panel.id}")
     assert "Zonnebloem" in page.text and "Coach Carla" in page.text and "Zoë de Vries" not in page.text
@@ -186,7 +196,7 @@ async def test_bad_invitation_input_is_422_and_nothing_is_sent(client, officer, 
     response = await invite(client, panel, **values)
     assert response.status_code == 422
     assert f'href="#field-{bad_field}"' in response.text
-    assert await Invitation.count() == 0 and await PanelMembership.count() == 0
+    assert await everywhere(Invitation).count() == 0 and await everywhere(PanelMembership).count() == 0
     assert await outbox() == []
 
 
@@ -195,7 +205,7 @@ async def test_inviting_a_current_member_again_is_refused(client, officer, panel
     again = await invite(client, panel)
     assert again.status_code == 422
     assert nl("This person has already been invited to this panel and the invitation is still open.") in again.text
-    assert await Invitation.count() == 1 and len(await outbox(NEW)) == 1
+    assert await everywhere(Invitation).count() == 1 and len(await outbox(NEW)) == 1
 
 
 async def test_existing_panel_member_is_invited_to_another_panel(client, officer, tenant, panel):
@@ -208,7 +218,7 @@ async def test_existing_panel_member_is_invited_to_another_panel(client, officer
     accepted = await post_form(sky, link, {"display_name": "Sky", "experience": "1"}, follow_redirects=False)
     assert accepted.status_code == 303
     assert (await membership_of("sky@x.example")).status == "active"
-    assert await Membership.count().where(Membership.role == "panel_member") == 1
+    assert await everywhere(Membership).count().where(Membership.role == "panel_member") == 1
 
 
 # --- status changes ----------------------------------------------------------------------------------
@@ -227,12 +237,12 @@ async def test_status_buttons_change_the_membership(client, officer, tenant, pan
     assert response.status_code == 303
     page = await client.get(response.headers["location"])
     assert nl("The membership has been paused.") in page.text
-    assert (await PanelMembership.objects().get(PanelMembership.id == membership.id)).status == "paused"
+    assert (await everywhere(PanelMembership).objects().get(PanelMembership.id == membership.id)).status == "paused"
 
     refused = await post_form(client, url, {"status": "invited"})
     assert refused.status_code == 409
     assert (await post_form(client, url, {"status": "retired"})).status_code == 422
-    assert (await PanelMembership.objects().get(PanelMembership.id == membership.id)).status == "paused"
+    assert (await everywhere(PanelMembership).objects().get(PanelMembership.id == membership.id)).status == "paused"
     entries = await AuditEntry.count().where(AuditEntry.action == "panel_membership.status_changed")
     assert entries == 1
 
@@ -240,12 +250,12 @@ async def test_status_buttons_change_the_membership(client, officer, tenant, pan
 async def test_withdrawing_an_invitation_from_the_panel_page_makes_the_link_unusable(client, officer, panel):
     await invite(client, panel)
     link = link_in((await outbox(NEW))[0].body)
-    membership = await PanelMembership.objects().first()
+    membership = await everywhere(PanelMembership).objects().first()
     response = await post_form(client, f"/t/alpha/panel-members/{membership.id}/status", {"status": "withdrawn"},
                                follow_redirects=False)
     assert response.status_code == 303
     assert (await Browser(client).get(link)).status_code in (404, 409, 410)
-    assert (await Invitation.objects().first()).revoked_at is not None
+    assert (await everywhere(Invitation).objects().first()).revoked_at is not None
 
 
 async def test_officer_edits_a_membership(client, officer, tenant, panel, coach):
@@ -256,7 +266,7 @@ async def test_officer_edits_a_membership(client, officer, tenant, panel, coach)
     assert form.status_code == 200 and 'value="8"' in form.text
     data = {"age_band": "18_20", "support_contact": str(coach.id), "monthly_hours_budget": "10"}
     assert (await post_form(client, url, data, follow_redirects=False)).status_code == 303
-    stored = await PanelMembership.objects().get(PanelMembership.id == membership.id)
+    stored = await everywhere(PanelMembership).objects().get(PanelMembership.id == membership.id)
     assert (stored.age_band, stored.support_contact, stored.monthly_hours_budget) == ("18_20", coach.id, Decimal(10))
     bad = await post_form(client, url, {**data, "monthly_hours_budget": "-2"})
     assert bad.status_code == 422 and 'value="-2"' in bad.text
@@ -273,7 +283,7 @@ async def test_panel_members_and_council_members_get_403(client, tenant, panel, 
     assert (await client.get(f"/t/alpha/panels/{panel.id}")).status_code == 403
     assert (await create(client)).status_code == 403
     assert (await invite(client, panel)).status_code == 403
-    assert await Panel.count() == 1 and await Invitation.count() == 0
+    assert await everywhere(Panel).count() == 1 and await everywhere(Invitation).count() == 0
 
 
 async def test_support_contact_reads_panels_and_sees_only_their_members(client, tenant, panel, coach):
@@ -299,7 +309,7 @@ async def test_support_contact_reads_panels_and_sees_only_their_members(client, 
 async def test_my_invitations_and_accepting_without_the_link(client, officer, tenant, panel):
     raad = await make_user("raad@x.example", tenant=tenant, roles=("council_member",), display_name="Raadslid R.")
     assert (await invite(client, panel, raad.email)).status_code == 303
-    invitation = await Invitation.objects().first()
+    invitation = await everywhere(Invitation).objects().first()
 
     browser = Browser(client)
     await login(browser, raad.email)
@@ -317,12 +327,12 @@ async def test_my_invitations_and_accepting_without_the_link(client, officer, te
     assert nl("Tick the box to give your consent for the processing of your lived experience. "
               "Without it you cannot take part in the panel.") in refused.text
     assert 'id="field-publication" name="publication" value="1" checked' in refused.text
-    assert (await Invitation.objects().first()).accepted_at is None  # nothing stored
+    assert (await everywhere(Invitation).objects().first()).accepted_at is None  # nothing stored
 
     accepted = await post_form(browser, f"/t/alpha/invitations/{invitation.id}/accept-mine",
                                {"experience": "1"}, follow_redirects=False)
     assert accepted.status_code == 303
-    consents = await Consent.select(Consent.kind).where(Consent.user == raad.id)
+    consents = await everywhere(Consent).select(Consent.kind).where(Consent.user == raad.id)
     assert {row["kind"] for row in consents} == {"account", "experience"}
     after = await browser.get(accepted.headers["location"])
     assert nl("You have joined the panel %(panel)s.", panel="Ouderpanel") in after.text
@@ -330,7 +340,7 @@ async def test_my_invitations_and_accepting_without_the_link(client, officer, te
     membership = await membership_of(raad.email)
     assert membership.status == "active"
     roles = {row["role"]: row["display_name"] for row in
-             await Membership.select(Membership.role, Membership.display_name).where(Membership.user == raad.id)}
+             await everywhere(Membership).select(Membership.role, Membership.display_name).where(Membership.user == raad.id)}
     assert roles == {"council_member": "Raadslid R.", "panel_member": "Raadslid R."}
     again = await post_form(browser, f"/t/alpha/invitations/{invitation.id}/accept-mine")
     assert again.status_code == 409
@@ -338,15 +348,15 @@ async def test_my_invitations_and_accepting_without_the_link(client, officer, te
 
 async def test_accept_mine_refuses_someone_elses_invitation(client, officer, tenant, panel):
     await invite(client, panel, "someone-else@x.example")
-    invitation = await Invitation.objects().first()
+    invitation = await everywhere(Invitation).objects().first()
     await make_user("me@x.example", tenant=tenant, roles=("council_member",))
     browser = Browser(client)
     await login(browser, "me@x.example")
     assert "Ouderpanel" not in (await browser.get("/t/alpha/invitations/mine")).text
     refused = await post_form(browser, f"/t/alpha/invitations/{invitation.id}/accept-mine")
     assert refused.status_code == 403
-    assert (await PanelMembership.objects().first()).status == "invited"
-    assert (await Invitation.objects().first()).accepted_at is None
+    assert (await everywhere(PanelMembership).objects().first()).status == "invited"
+    assert (await everywhere(Invitation).objects().first()).accepted_at is None
 
 
 async def test_my_invitations_needs_a_role_here(client, tenant):

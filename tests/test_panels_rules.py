@@ -19,7 +19,7 @@ from portal.invitations.tables import Invitation
 from portal.panels import service
 from portal.panels.rules import MEMBERSHIP_STATUSES, MEMBERSHIP_TRANSITIONS
 from portal.panels.tables import Panel, PanelMembership
-from tests.support import make_tenant, make_user
+from tests.support import everywhere, make_tenant, make_user
 
 NEW_ACCOUNT = {"name": "Lisa Visser", "password": "een-lang-wachtwoord"}
 ALL_PAIRS = list(product(MEMBERSHIP_STATUSES, MEMBERSHIP_STATUSES))
@@ -58,7 +58,7 @@ async def member_in(scope, panel, status, email="member@example.nl", **values) -
 
 
 async def reload(membership) -> PanelMembership:
-    return await PanelMembership.objects().get(PanelMembership.id == membership.id)
+    return await everywhere(PanelMembership).objects().get(PanelMembership.id == membership.id)
 
 
 # --- the state machine ---------------------------------------------------------------------------
@@ -131,7 +131,7 @@ async def test_panel_name_is_unique_per_tenant_but_free_in_another(alpha):
     beta = TenantScope(await make_tenant("beta"))
     other = await new_panel(beta, officer, "Ouderpanel")
     assert other.tenant == beta.tenant_id
-    assert await Panel.count() == 2
+    assert await everywhere(Panel).count() == 2
 
 
 async def test_renaming_to_another_panels_name_is_refused(alpha):
@@ -142,7 +142,7 @@ async def test_renaming_to_another_panels_name_is_refused(alpha):
         await service.update_panel(scope, second, actor=officer, name="Ouderpanel", kind="youth")
     await service.update_panel(scope, first, actor=officer, name="Ouderpanel", kind="mixed",
                                partner_organisation="Stichting Samen")
-    stored = await Panel.objects().get(Panel.id == first.id)
+    stored = await everywhere(Panel).objects().get(Panel.id == first.id)
     assert (stored.kind, stored.partner_organisation) == ("mixed", "Stichting Samen")
     actions = [row["action"] for row in await AuditEntry.select(AuditEntry.action).order_by(AuditEntry.id)]
     assert actions == ["panel.created", "panel.created", "panel.updated"]
@@ -152,7 +152,7 @@ async def test_unknown_kind_is_refused(alpha):
     scope, officer = alpha
     with pytest.raises(service.PanelError):
         await new_panel(scope, officer, kind="elders")
-    assert await Panel.count() == 0
+    assert await everywhere(Panel).count() == 0
 
 
 async def test_list_panels_counts_active_members_in_one_query(alpha):
@@ -181,7 +181,7 @@ async def test_invite_creates_an_invitation_and_an_invited_membership(alpha):
     contact = await make_user("coach@alpha.example", tenant=scope.tenant, roles=("support_contact",))
     membership, invitation, token = await invite(scope, officer, panel, "Lisa@Example.nl",
                                                  support_contact_id=contact.id, budget="6.5")
-    stored = await Invitation.objects().get(Invitation.id == invitation.id)
+    stored = await everywhere(Invitation).objects().get(Invitation.id == invitation.id)
     assert (stored.email, stored.role, stored.panel) == ("lisa@example.nl", "panel_member", panel.id)
     assert await invitations.find_by_token(scope, token) is not None
     row = await reload(membership)
@@ -204,7 +204,7 @@ async def test_accepting_activates_the_membership_and_gives_the_role_once(alpha)
     second, invitation, _ = await invite(scope, officer, mixed)
     await invitations.accept_invitation(scope, invitation, user=user, display_name="Ignored")
     assert (await reload(second)).status == "active"
-    roles = await Membership.select(Membership.role, Membership.display_name).where(Membership.user == user.id)
+    roles = await everywhere(Membership).select(Membership.role, Membership.display_name).where(Membership.user == user.id)
     assert roles == [{"role": "panel_member", "display_name": "Zonnebloem"}]
     activated = await AuditEntry.count().where(AuditEntry.action == "panel_membership.activated")
     assert activated == 2
@@ -216,7 +216,7 @@ async def test_existing_account_with_another_role_gets_the_panel_role_on_accepti
     council = await make_user("raad@alpha.example", tenant=scope.tenant, roles=("council_member",))
     membership, invitation, _ = await invite(scope, officer, panel, council.email)
     await invitations.accept_invitation(scope, invitation, user=council, display_name="Raadslid R.")
-    roles = {row["role"] for row in await Membership.select(Membership.role).where(Membership.user == council.id)}
+    roles = {row["role"] for row in await everywhere(Membership).select(Membership.role).where(Membership.user == council.id)}
     assert roles == {"council_member", "panel_member"}
     assert (await reload(membership)).user == council.id
 
@@ -231,8 +231,8 @@ async def test_reinviting_a_current_member_is_refused(alpha):
     await invitations.accept_invitation(scope, invitation, user=None, display_name="L", new_account=NEW_ACCOUNT)
     with pytest.raises(service.PanelError):
         await invite(scope, officer, panel)
-    assert await PanelMembership.count() == 1
-    assert await Invitation.count() == 1
+    assert await everywhere(PanelMembership).count() == 1
+    assert await everywhere(Invitation).count() == 1
 
 
 async def test_a_failed_invitation_leaves_nothing_behind(alpha):
@@ -243,8 +243,8 @@ async def test_a_failed_invitation_leaves_nothing_behind(alpha):
             scope, panel, inviter=officer, inviter_roles={"council_member"}, email="x@example.nl",
             age_band="18_20", support_contact_id=None, monthly_hours_budget=Decimal(8), days=14,
         )
-    assert await Invitation.count() == 0
-    assert await PanelMembership.count() == 0
+    assert await everywhere(Invitation).count() == 0
+    assert await everywhere(PanelMembership).count() == 0
 
 
 async def test_invitation_and_membership_are_made_in_one_transaction(alpha, monkeypatch):
@@ -261,8 +261,8 @@ async def test_invitation_and_membership_are_made_in_one_transaction(alpha, monk
     monkeypatch.setattr(service.audit, "record", failing_record)
     with pytest.raises(RuntimeError):
         await invite(scope, officer, panel)
-    assert await Invitation.count() == 0
-    assert await PanelMembership.count() == 0
+    assert await everywhere(Invitation).count() == 0
+    assert await everywhere(PanelMembership).count() == 0
     assert not await AuditEntry.exists().where(AuditEntry.action == "invitation.created")
 
 
@@ -282,7 +282,7 @@ async def test_acceptance_is_one_transaction(alpha, monkeypatch):
         await invitations.accept_invitation(scope, invitation, user=None, display_name="L", new_account=NEW_ACCOUNT)
     assert (await reload(membership)).status == "invited"
     assert not await User.exists().where(User.email == "lisa@example.nl")
-    assert invitations.state_of(await Invitation.objects().get(Invitation.id == invitation.id)) == "open"
+    assert invitations.state_of(await everywhere(Invitation).objects().get(Invitation.id == invitation.id)) == "open"
 
 
 async def test_withdrawing_an_invited_member_revokes_the_invitation(alpha):
@@ -311,7 +311,7 @@ async def test_a_former_member_invited_again_keeps_one_row_and_becomes_active(al
     await invitations.accept_invitation(scope, invitation, user=user, display_name="L")
     row = await reload(membership)
     assert (row.status, row.user, row.age_band) == ("active", user.id, "27_plus")
-    assert await PanelMembership.count() == 1
+    assert await everywhere(PanelMembership).count() == 1
 
 
 async def test_invitation_that_expired_can_be_sent_again(alpha):
@@ -334,7 +334,7 @@ async def test_support_contact_must_be_a_support_contact_of_this_tenant(alpha):
         with pytest.raises(service.PanelError) as refused:
             await invite(scope, officer, panel, support_contact_id=wrong)
         assert refused.value.field == "support_contact"
-    assert await PanelMembership.count() == 0 and await Invitation.count() == 0
+    assert await everywhere(PanelMembership).count() == 0 and await everywhere(Invitation).count() == 0
     membership, _, _ = await invite(scope, officer, panel)
     with pytest.raises(service.PanelError):
         await service.update_membership(scope, membership, actor=officer, age_band="18_20",
@@ -365,7 +365,7 @@ async def test_time_budget_outside_the_limits_is_refused(alpha, budget):
     panel = await new_panel(scope, officer)
     with pytest.raises(service.PanelError):
         await invite(scope, officer, panel, budget=budget)
-    assert await PanelMembership.count() == 0
+    assert await everywhere(PanelMembership).count() == 0
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -21,7 +21,16 @@ from portal.panels import service as panels
 from portal.panels.tables import Panel
 from portal.piccolo_app import TABLES
 from portal.rounds.tables import ConsultationRound
-from tests.support import build_panel, build_round, build_stage, login, make_tenant, make_user, nl
+from tests.support import (
+    build_panel,
+    build_round,
+    build_stage,
+    everywhere,
+    login,
+    make_tenant,
+    make_user,
+    nl,
+)
 from tests.test_agreements_http import TERMS, submit
 
 NAME = "Zora Quist-Vermeulen"
@@ -97,7 +106,7 @@ async def every_text_value():
     """(table, column, value) for every text value in the database, SQLite or PostgreSQL alike."""
     found = []
     for table in TABLES:
-        for row in await table.select():
+        for row in await everywhere(table).select():
             for column, value in row.items():
                 if isinstance(value, str):
                     found.append((table._meta.tablename, column, value))

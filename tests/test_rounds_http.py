@@ -19,6 +19,7 @@ from tests.support import (
     build_round,
     build_stage,
     csrf_token,
+    everywhere,
     link_in,
     login,
     make_tenant,
@@ -233,7 +234,7 @@ async def test_a_panel_of_another_tenant_cannot_be_invited(client, world):
     response = await invite(client, round_id, other)
     assert response.status_code == 422
     assert nl("Choose a panel from the list.") in response.text
-    assert await RoundPanel.count() == 0  # in no tenant at all
+    assert await everywhere(RoundPanel).count() == 0  # in no tenant at all
 
 
 async def test_editing_a_sent_round_is_a_conflict(client, world):

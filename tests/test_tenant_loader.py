@@ -15,6 +15,7 @@ from portal.cycles.tables import StageTemplateStep
 from portal.panels.tables import Panel
 from portal.tenants.loader import TenantFileError, load_tenants
 from portal.tenants.tables import Tenant
+from tests.support import everywhere
 
 SHIPPED = PROJECT_ROOT / "tenants"
 
@@ -78,9 +79,9 @@ async def test_changed_panel_description_is_updated(tmp_path):
     await load_tenants(directory)
     write(directory, "alpha.toml", description="Ouders met ervaring.")
     assert await load_tenants(directory) == ["alpha: updated panel 'Ouderpanel'"]
-    panel = await Panel.objects().first()
+    panel = await everywhere(Panel).objects().first()
     assert panel.description == "Ouders met ervaring."
-    assert await Panel.count() == 1
+    assert await everywhere(Panel).count() == 1
 
 
 async def test_changed_theme_updates_the_tenant(tmp_path):
@@ -135,7 +136,7 @@ async def test_invalid_file_beside_a_valid_one_changes_nothing(tmp_path):
         await load_tenants(directory)
     assert await Tenant.count() == tenants_before == 0
     assert await User.count() == users_before == 0
-    assert await Panel.count() == 0
+    assert await everywhere(Panel).count() == 0
 
 
 async def test_duplicate_slug_across_files_is_refused(tmp_path):
@@ -175,7 +176,7 @@ async def test_demo_password_creates_logins_for_staff_and_demo_members(tmp_path)
     for email in ("beheer@alpha.example", "ouder@alpha.example"):
         user = await User.objects().get(User.email == email)
         assert verify_password(user.password_hash, "Demo-wachtwoord-2026")
-    member = await Membership.objects().where(Membership.role == "panel_member").first()
+    member = await everywhere(Membership).objects().where(Membership.role == "panel_member").first()
     assert member.display_name == "Moeder van twee"
 
 

@@ -31,7 +31,7 @@ async def fill(scope: TenantScope, thread: Thread, count: int, authors: list[int
                   body_html=f"<p>Post {i}</p>", sensitive=i % 7 == 0, created_at=start + timedelta(seconds=i))
         for i in range(max(1, count // 3))
     ]
-    await Post.insert(*tops)
+    await scope.insert(Post, *tops)
     top_rows = await scope.select(Post, Post.id).where(Post.thread == thread.id).order_by(Post.id)
     replies = []
     for i in range(count - len(tops)):
@@ -44,10 +44,10 @@ async def fill(scope: TenantScope, thread: Thread, count: int, authors: list[int
             hidden_reason="Herkenbaar" if i % 13 == 0 else "", edited_at=start if i % 5 == 0 else None,
         ))
     if replies:
-        await Post.insert(*replies)
+        await scope.insert(Post, *replies)
     ids = [row["id"] for row in await scope.select(Post, Post.id).where(Post.thread == thread.id)]
-    await PostRevision.insert(*[scope.new(PostRevision, post=post_id, body_markdown="Oud") for post_id in ids[::4]])
-    await Reaction.insert(*[
+    await scope.insert(PostRevision, *[scope.new(PostRevision, post=post_id, body_markdown="Oud") for post_id in ids[::4]])
+    await scope.insert(Reaction, *[
         scope.new(Reaction, post=post_id, user=authors[n % len(authors)], kind=("agree", "question")[n % 2])
         for n, post_id in enumerate(ids[::2])
     ])
